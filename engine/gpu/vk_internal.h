@@ -82,6 +82,15 @@ gboolean agf_vk_dispatch(AgfDevice *dev, AgfVkPipeline *pl,
                          uint32_t gx, uint32_t gy, uint32_t gz,
                          GError **error);
 
+/* Records a copy of src into dst (same shape; any strides and offsets on
+ * both sides; F32/F16 converted). AGF_OP_COPY and concat are built on it. */
+gboolean agf_vk_copy_strided(AgfDevice *dev, const AgfTensor *src,
+                             const AgfTensor *dst, GError **error);
+
+/* Messages the validation layers reported since start-up (only counted
+ * with AGFAS_VK_VALIDATE=1); tests assert it stays 0. */
+int agf_vk_validation_message_count(void);
+
 static inline uint32_t agf_div_up(uint64_t a, uint64_t b)
 { return (uint32_t)((a + b - 1) / b); }
 
