@@ -47,7 +47,8 @@ typedef enum {
 } AgfVkBindKind;
 
 /* One descriptor. Either a dense tensor (bound from its first element to
- * its last), or a raw byte range of a storage (t == NULL). Tensor offsets
+ * its last), or a raw byte range of a storage (t == NULL; byte_range 0
+ * means to the end of the storage). Tensor offsets
  * must be aligned (the runtime densifies/aligns op inputs before calling an
  * op implementation, so op code can bind op->in[i] and op->out directly). */
 typedef struct {
@@ -83,7 +84,7 @@ gboolean agf_vk_dispatch(AgfDevice *dev, AgfVkPipeline *pl,
                          GError **error);
 
 /* Records a copy of src into dst (same shape; any strides and offsets on
- * both sides; F32/F16 converted). AGF_OP_COPY and concat are built on it. */
+ * both sides; F32/F16 converted; U8 to U8 only). AGF_OP_COPY and concat are built on it. */
 gboolean agf_vk_copy_strided(AgfDevice *dev, const AgfTensor *src,
                              const AgfTensor *dst, GError **error);
 

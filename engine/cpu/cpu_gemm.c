@@ -1,0 +1,69 @@
+/* GEMM through OpenBLAS: out = alpha * op(A) op(B) + bias, batched with
+ * broadcasting of a 2-D (or batch-1) operand. */
+#include <cblas.h>
+#include <string.h>
+#include "cpu/cpu_internal.h"
+
+/* Rows of y ([rows, n]) set to bias, or zero. */
+static void
+init_rows(float *y, int64_t rows, int64_t n, const float *bias)
+{
+#pragma omp parallel for schedule(static) if (rows * n > 65536)
+  for (int64_t r = 0; r < rows; r++) {
+    if (bias)
+      memcpy(y + r * n, bias, (size_t) n * sizeof(float));
+    else
+      memset(y + r * n, 0, (size_t) n * sizeof(float));
+  }
+}
+
+gboolean
+agf_cpu_gemm(const AgfOp *op, GError **error)
+{
+  const AgfGemmParams *p = &op->p.gemm;
+  const AgfTensor *ta = op->in[0], *tb = op->in[1];
+  const AgfTensor *tbias = op->n_in > 2 ? op->in[2] : NULL;
+  const int64_t ba = ta->ndim == 3 ? ta->shape[0] : 1;
+  const int64_t bb = tb->ndim == 3 ? tb->shape[0] : 1;
+  const int64_t batch = MAX(ba, bb);
+  const int64_t ra = ta->shape[ta->ndim - 2], ca = ta->shape[ta->ndim - 1];
+  const int64_t rb = tb->shape[tb->ndim - 2], cb = tb->shape[tb->ndim - 1];
+  const int64_t m = p->trans_a ? ca : ra, k = p->trans_a ? ra : ca;
+  const int64_t n = p->trans_b ? rb : cb;
+  const float alpha = p->alpha == 0.0f ? 1.0f : p->alpha;
+  const float *a = agf_cpu_f32(ta), *b = agf_cpu_f32(tb);
+  const float *bias = tbias ? agf_cpu_f32(tbias) : NULL;
+  float *y = agf_cpu_f32(op->out);
+
+  if (MAX(MAX(m, n), MAX(k, batch * m)) > G_MAXINT) {
+    g_set_error(error, AGF_ERROR, AGF_ERROR_UNSUPPORTED,
+                "GEMM of %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT "x%"
+                G_GINT64_FORMAT " exceeds the BLAS index range: split it",
+                m, k, n);
+    return FALSE;
+  }
+  if (m == 0 || n == 0)
+    return TRUE;
+  const CBLAS_TRANSPOSE opa = p->trans_a ? CblasTrans : CblasNoTrans;
+  const CBLAS_TRANSPOSE opb = p->trans_b ? CblasTrans : CblasNoTrans;
+  const int lda = (int) ca, ldb = (int) cb;
+  /* The bias is written first and accumulated onto (beta = 1). */
+  init_rows(y, batch * m, n, bias);
+  if (k == 0)
+    return TRUE;
+
+  /* A batched, B shared and A not transposed: one GEMM with batch*M rows,
+   * the linear-layer case, lets BLAS use its best blocking. */
+  if (bb == 1 && !p->trans_a) {
+    cblas_sgemm(CblasRowMajor, opa, opb, (int) (batch * m), (int) n, (int) k,
+                alpha, a, lda, b, ldb, 1.0f, y, (int) n);
+    return TRUE;
+  }
+  for (int64_t i = 0; i < batch; i++) {
+    const float *ai = a + (ba == 1 ? 0 : i * m * k);
+    const float *bi = b + (bb == 1 ? 0 : i * k * n);
+    cblas_sgemm(CblasRowMajor, opa, opb, (int) m, (int) n, (int) k, alpha, ai,
+                lda, bi, ldb, 1.0f, y + i * m * n, (int) n);
+  }
+  return TRUE;
+}

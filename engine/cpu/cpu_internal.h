@@ -1,0 +1,61 @@
+/* Internals of the CPU backend: one kernel function per op kind, all in f32
+ * (cpu_device.c converts f16 tensors around them). Kernels get dense inputs
+ * (except COPY) and a dense output, already checked by agf_op_run(). */
+#pragma once
+#include "nn/backend.h"
+
+G_BEGIN_DECLS
+
+typedef gboolean (*AgfCpuOpFn)(const AgfOp *op, GError **error);
+
+/* The first element of a tensor in host memory. */
+static inline void *
+agf_cpu_ptr(const AgfTensor *t)
+{
+  return (char *) t->storage->host + t->offset * agf_dtype_size(t->dtype);
+}
+
+static inline float *
+agf_cpu_f32(const AgfTensor *t)
+{
+  return (float *) agf_cpu_ptr(t);
+}
+
+/* Product of shape[from..to). */
+static inline int64_t
+agf_cpu_dims(const AgfTensor *t, int from, int to)
+{
+  int64_t n = 1;
+  for (int i = from; i < to; i++)
+    n *= t->shape[i];
+  return n;
+}
+
+/* g_try_malloc of n floats; NULL with an OUT_OF_MEMORY error. */
+float *agf_cpu_scratch(size_t n, const char *what, GError **error);
+
+gboolean agf_cpu_copy(const AgfOp *op, GError **error);
+gboolean agf_cpu_fill(const AgfOp *op, GError **error);
+gboolean agf_cpu_gemm(const AgfOp *op, GError **error);
+gboolean agf_cpu_conv2d(const AgfOp *op, GError **error);
+gboolean agf_cpu_group_norm(const AgfOp *op, GError **error);
+gboolean agf_cpu_layer_norm(const AgfOp *op, GError **error);
+gboolean agf_cpu_batch_norm(const AgfOp *op, GError **error);
+gboolean agf_cpu_softmax(const AgfOp *op, GError **error);
+gboolean agf_cpu_attention(const AgfOp *op, GError **error);
+gboolean agf_cpu_unary(const AgfOp *op, GError **error);
+gboolean agf_cpu_binary(const AgfOp *op, GError **error);
+gboolean agf_cpu_prelu(const AgfOp *op, GError **error);
+gboolean agf_cpu_upsample_nearest(const AgfOp *op, GError **error);
+gboolean agf_cpu_pool2d(const AgfOp *op, GError **error);
+gboolean agf_cpu_global_avg_pool(const AgfOp *op, GError **error);
+gboolean agf_cpu_concat(const AgfOp *op, GError **error);
+gboolean agf_cpu_timestep_embed(const AgfOp *op, GError **error);
+gboolean agf_cpu_l2_normalize(const AgfOp *op, GError **error);
+gboolean agf_cpu_resize_bilinear(const AgfOp *op, GError **error);
+gboolean agf_cpu_affine_warp(const AgfOp *op, GError **error);
+gboolean agf_cpu_image_to_tensor(const AgfOp *op, GError **error);
+gboolean agf_cpu_tensor_to_image(const AgfOp *op, GError **error);
+gboolean agf_cpu_colormap(const AgfOp *op, GError **error);
+
+G_END_DECLS

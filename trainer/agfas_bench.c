@@ -1,0 +1,207 @@
+/* agfas-bench: per-op timings on the CPU backend and Vulkan devices, with
+ * OpenBLAS (and optionally PyTorch) measured in the same run.
+ *
+ *   agfas-bench [--device D] [--list-devices] ops [--json FILE] [--quick]
+ *               [--filter SUBSTR] [--dtype f32|f16|all] [--torch]
+ *               [--export-cases FILE]
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "bench.h"
+
+static char *opt_device;
+static gboolean opt_list;
+static char *opt_json;
+static gboolean opt_quick;
+static char *opt_filter;
+static char *opt_dtype;
+static gboolean opt_torch;
+static char *opt_export;
+
+static const GOptionEntry entries[] = {
+  { "device", 'd', 0, G_OPTION_ARG_STRING, &opt_device,
+    "cpu, vulkan:N, vulkan, auto, or all (CPU + every Vulkan device); default "
+    "$AGFAS_DEVICE, else auto", "D" },
+  { "list-devices", 0, 0, G_OPTION_ARG_NONE, &opt_list, "List the devices and exit", NULL },
+  { "json", 'j', 0, G_OPTION_ARG_FILENAME, &opt_json, "Also write the results as JSON", "FILE" },
+  { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick,
+    "A small subset with fewer samples (about a minute on lavapipe)", NULL },
+  { "filter", 'f', 0, G_OPTION_ARG_STRING, &opt_filter,
+    "Only cases whose name contains SUBSTR", "SUBSTR" },
+  { "dtype", 0, 0, G_OPTION_ARG_STRING, &opt_dtype,
+    "f32, f16 or all (default: f32, plus f16 on Vulkan devices that have it)", "T" },
+  { "torch", 0, 0, G_OPTION_ARG_NONE, &opt_torch,
+    "Also time the same cases with PyTorch (CPU, and CUDA when present)", NULL },
+  { "export-cases", 0, 0, G_OPTION_ARG_FILENAME, &opt_export,
+    "Write the selected cases as JSON for bench_torch_ops.py and exit", "FILE" },
+  { NULL }
+};
+
+static int list_devices(void)
+{
+  GError *error = NULL;
+  int n = 0;
+  g_autofree AgfDeviceInfo *list = agf_device_list(&n, &error);
+  if (!list) {
+    g_printerr("agfas-bench: %s\n", error->message);
+    return 1;
+  }
+  for (int i = 0; i < n; i++)
+    g_print("%-10s %s%s%s (%.1f GiB%s)\n", list[i].spec, list[i].name,
+            list[i].fp16 ? ", fp16" : "", list[i].coopmat ? ", coopmat" : "",
+            list[i].memory_bytes / 1073741824.0,
+            list[i].type == AGF_DEVICE_TYPE_CPU_DRIVER ? ", CPU driver" : "");
+  return 0;
+}
+
+/* The devices to run on: one spec, or "all". */
+static GPtrArray *open_devices(GError **error)
+{
+  GPtrArray *devs = g_ptr_array_new_with_free_func((GDestroyNotify)agf_device_free);
+  if (opt_device && strcmp(opt_device, "all") == 0) {
+    int n = 0;
+    g_autofree AgfDeviceInfo *list = agf_device_list(&n, error);
+    if (!list)
+      goto fail;
+    for (int i = 0; i < n; i++) {
+      AgfDevice *d = agf_device_open(list[i].spec, error);
+      if (!d)
+        goto fail;
+      g_ptr_array_add(devs, d);
+    }
+    return devs;
+  }
+  AgfDevice *d = agf_device_open(opt_device, error);
+  if (d) {
+    g_ptr_array_add(devs, d);
+    return devs;
+  }
+fail:
+  g_ptr_array_unref(devs);
+  return NULL;
+}
+
+static gboolean want_dtype(AgfDevice *dev, AgfDType dt)
+{
+  if (!agf_device_supports_dtype(dev, dt))
+    return FALSE;
+  if (opt_dtype && strcmp(opt_dtype, "all") != 0)
+    return strcmp(opt_dtype, agf_dtype_name(dt)) == 0;
+  if (opt_dtype)
+    return TRUE;
+  return dt == AGF_F32 || agf_device_info(dev)->backend == AGF_BACKEND_VULKAN;
+}
+
+static int run_ops(void)
+{
+  GError *error = NULL;
+  if (opt_dtype && strcmp(opt_dtype, "f32") && strcmp(opt_dtype, "f16") &&
+      strcmp(opt_dtype, "all")) {
+    g_printerr("agfas-bench: --dtype takes f32, f16 or all, not \"%s\"\n", opt_dtype);
+    return 2;
+  }
+  g_autoptr(GPtrArray) sel = g_ptr_array_new();
+  for (int i = 0; i < bench_n_cases; i++) {
+    const BenchCase *c = &bench_cases[i];
+    if ((opt_quick && !c->quick) || (opt_filter && !strstr(c->name, opt_filter)))
+      continue;
+    g_ptr_array_add(sel, (gpointer)c);
+  }
+  if (sel->len == 0) {
+    g_printerr("agfas-bench: no case matches --filter \"%s\"\n", opt_filter);
+    return 2;
+  }
+  const BenchCase *const *cases = (const BenchCase *const *)sel->pdata;
+  if (opt_export) {
+    if (!bench_write_cases(opt_export, cases, (int)sel->len, &error)) {
+      g_printerr("agfas-bench: %s\n", error->message);
+      return 1;
+    }
+    return 0;
+  }
+  g_autoptr(GPtrArray) devs = open_devices(&error);
+  if (!devs) {
+    g_printerr("agfas-bench: %s\n(agfas-bench --list-devices shows what is there)\n",
+               error->message);
+    return 1;
+  }
+  BenchTiming tm = { opt_quick ? 3 : 7, opt_quick ? 0.02 : 0.1 };
+  g_autoptr(GArray) rows = g_array_new(FALSE, TRUE, sizeof(BenchResult));
+  int failures = 0;
+  for (guint d = 0; d < devs->len; d++) {
+    const AgfDeviceInfo *info = agf_device_info(devs->pdata[d]);
+    g_print("%s: %s\n", info->spec, info->name);
+  }
+  bench_print_header();
+  for (guint i = 0; i < sel->len; i++) {
+    const BenchCase *c = cases[i];
+    BenchResult blas = { 0 };
+    int64_t m, n, k;
+    gboolean has_blas = bench_gemm_dims(c, &m, &n, &k);
+    if (has_blas) {
+      bench_run_openblas(c, &tm, &blas);
+      bench_print_row(&blas, NULL);
+      g_array_append_val(rows, blas);
+    }
+    for (guint d = 0; d < devs->len; d++)
+      for (int t = 0; t < 2; t++) {
+        AgfDevice *dev = devs->pdata[d];
+        AgfDType dt = t ? AGF_F16 : AGF_F32;
+        if (!want_dtype(dev, dt))
+          continue;
+        BenchResult r = { 0 };
+        if (!bench_run_case(dev, c, dt, &tm, &r, &error)) {
+          g_printerr("%-10s %-34s %s: FAILED: %s\n", agf_device_info(dev)->spec,
+                     c->name, agf_dtype_name(dt), error->message);
+          g_clear_error(&error);
+          failures++;
+          continue;
+        }
+        bench_print_row(&r, has_blas ? &blas : NULL);
+        g_array_append_val(rows, r);
+      }
+  }
+  if (opt_torch) {
+    g_autoptr(GArray) torch = bench_run_torch(cases, (int)sel->len, opt_quick, &error);
+    if (!torch) {
+      g_printerr("agfas-bench: %s\n", error->message);
+      g_clear_error(&error);
+      failures++;
+    } else {
+      for (guint i = 0; i < torch->len; i++)
+        bench_print_row(&g_array_index(torch, BenchResult, i), NULL);
+      bench_print_torch((BenchResult *)rows->data, (int)rows->len, torch);
+      g_array_append_vals(rows, torch->data, torch->len);
+    }
+  }
+  if (opt_json) {
+    if (!bench_write_json(opt_json, (BenchResult *)rows->data, (int)rows->len,
+                          opt_quick, &error)) {
+      g_printerr("agfas-bench: %s\n", error->message);
+      return 1;
+    }
+    g_print("wrote %s\n", opt_json);
+  }
+  return failures ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+  g_autoptr(GOptionContext) ctx = g_option_context_new("ops - time the engine's ops");
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  g_option_context_set_summary(ctx,
+    "Times each op on the SD-1.5 U-Net and ViT-B/16 shapes (and square GEMMs)\n"
+    "on the chosen devices, next to OpenBLAS cblas_sgemm for GEMM and conv.");
+  GError *error = NULL;
+  if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+    g_printerr("agfas-bench: %s (see --help)\n", error->message);
+    return 2;
+  }
+  if (opt_list)
+    return list_devices();
+  if (argc != 2 || strcmp(argv[1], "ops") != 0) {
+    g_printerr("agfas-bench: the command is \"ops\" (see --help)\n");
+    return 2;
+  }
+  return run_ops();
+}

@@ -1,0 +1,78 @@
+/* agfas-train: the headless trainer and model tool.
+ *
+ *   agfas-train [--help | --version | --list-devices]
+ *   agfas-train SUBCOMMAND [OPTIONS] ...   (agfas-train SUBCOMMAND --help)
+ *
+ * Exit status: 0 success, 1 failure (one "agfas-train: error: ..." line),
+ * 2 usage error. */
+#include <locale.h>
+#include <string.h>
+#include "train_cli.h"
+
+const AgfTrainCommand agf_train_commands[] = {
+  { "import", "SRC --out OUT.safetensors",
+    "convert a checkpoint (TFLite face network or a safetensors file of a "
+    "supported network) into our safetensors layout", agf_train_import },
+  { "forward", "NET --weights W --inputs I --out O",
+    "run one network or one scheduler step on tensors from a safetensors "
+    "file and write every output (parity checks against PyTorch)",
+    agf_train_forward },
+  { NULL, NULL, NULL, NULL }
+};
+#define commands agf_train_commands
+#define N_COMMANDS (G_N_ELEMENTS(agf_train_commands) - 1)
+
+const AgfTrainCommand *agf_train_command(const char *name)
+{
+  for (size_t i = 0; i < N_COMMANDS; i++)
+    if (!strcmp(name, commands[i].name))
+      return &commands[i];
+  return NULL;
+}
+
+static void print_help(void)
+{
+  g_print("Usage:\n"
+          "  agfas-train [--help | --version | --list-devices]\n"
+          "  agfas-train SUBCOMMAND [OPTIONS]...\n\n"
+          "Subcommands:\n");
+  for (size_t i = 0; i < N_COMMANDS; i++)
+    g_print("  %-9s %s\n", commands[i].name, commands[i].summary);
+  g_print("\nOptions:\n"
+          "  -h, --help       Show this help; 'agfas-train SUBCOMMAND --help' "
+          "shows a subcommand's\n"
+          "  --version        Print the version\n"
+          "  --list-devices   List the compute devices (what --device takes)\n"
+          "\nExit status: 0 success, 1 failure, 2 usage error.\n");
+}
+
+int main(int argc, char **argv)
+{
+  setlocale(LC_ALL, "");
+  g_set_prgname("agfas-train");
+  if (argc < 2)
+    return agf_cli_usage_error(NULL, "missing subcommand (one of import, "
+                                     "forward)");
+  const char *a = argv[1];
+  if (!strcmp(a, "--help") || !strcmp(a, "-h") || !strcmp(a, "help")) {
+    print_help();
+    return AGF_EXIT_OK;
+  }
+  if (!strcmp(a, "--version")) {
+    g_print("agfas-train %s\n", AGF_VERSION);
+    return AGF_EXIT_OK;
+  }
+  if (!strcmp(a, "--list-devices"))
+    return agf_cli_list_devices();
+  const AgfTrainCommand *cmd = agf_train_command(a);
+  if (cmd)
+    return cmd->run(argc - 1, argv + 1);
+  GString *names = g_string_new(NULL);
+  for (size_t i = 0; i < N_COMMANDS; i++)
+    g_string_append_printf(names, "%s%s", i ? ", " : "", commands[i].name);
+  int rc = agf_cli_usage_error(NULL, "unknown %s '%s' (subcommands: %s)",
+                               a[0] == '-' ? "option" : "subcommand", a,
+                               names->str);
+  g_string_free(names, TRUE);
+  return rc;
+}

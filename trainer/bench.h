@@ -1,0 +1,76 @@
+/* agfas-bench: op timings per backend, with OpenBLAS and PyTorch reference
+ * rows measured in the same run. */
+#pragma once
+#include <glib.h>
+#include "nn/device.h"
+#include "nn/ops.h"
+
+G_BEGIN_DECLS
+
+#define BENCH_MAX_IN 3
+
+/* One benchmarked op on fixed shapes. */
+typedef struct {
+  const char *name;   /* unique key, shared with the PyTorch script */
+  const char *group;  /* "gemm", "sd15" (U-Net at a 4x32x32 latent), "vit" (ViT-B/16) */
+  AgfOp op;           /* kind, n_in and parameters */
+  int ndim[BENCH_MAX_IN];
+  int64_t shape[BENCH_MAX_IN][AGF_MAX_DIMS];
+  gboolean quick;     /* in the --quick subset */
+} BenchCase;
+
+extern const BenchCase bench_cases[];
+extern const int bench_n_cases;
+
+/* One measured row. */
+typedef struct {
+  const BenchCase *c;
+  char backend[24];   /* "cpu", "vulkan", "openblas", "torch-cpu", "torch-cuda" */
+  char device[64];    /* device spec, or the library */
+  char device_name[128];
+  AgfDType dtype;
+  double usec;        /* median time of one op */
+  double gflops;      /* 0 when the op is memory bound */
+  double gbps;
+} BenchResult;
+
+/* Useful work of a case: floating-point operations (GEMM, conv,
+ * attention) or bytes moved (everything else, at dtype size). */
+double bench_flops(const BenchCase *c);
+double bench_bytes(const BenchCase *c, AgfDType dt);
+/* "1024x1024x1024", "1x320x32x32 k3 s1 -> 320", ... */
+char *bench_shape_str(const BenchCase *c);
+const char *bench_op_label(const BenchCase *c);
+/* The equivalent single sgemm (M, N, K) of a GEMM / linear / conv case;
+ * FALSE for other ops. */
+gboolean bench_gemm_dims(const BenchCase *c, int64_t *m, int64_t *n,
+                         int64_t *k);
+
+typedef struct {
+  int samples;        /* timed batches; the median is reported */
+  double batch_sec;   /* aim for batches of about this long */
+} BenchTiming;
+
+/* Times c on dev in dt; FALSE with error when the op fails. */
+gboolean bench_run_case(AgfDevice *dev, const BenchCase *c, AgfDType dt,
+                        const BenchTiming *tm, BenchResult *out,
+                        GError **error);
+/* Times cblas_sgemm on the case's equivalent GEMM. */
+void bench_run_openblas(const BenchCase *c, const BenchTiming *tm,
+                        BenchResult *out);
+
+/* Output: the table, JSON, and the PyTorch comparison. */
+void bench_print_header(void);
+void bench_print_row(const BenchResult *r, const BenchResult *blas);
+gboolean bench_write_json(const char *path, const BenchResult *r, int n,
+                          gboolean quick, GError **error);
+/* Writes the selected cases for tests/reference/bench_torch_ops.py. */
+gboolean bench_write_cases(const char *path, const BenchCase *const *cases,
+                           int n, GError **error);
+/* Runs the PyTorch script on the cases and returns its rows. */
+GArray *bench_run_torch(const BenchCase *const *cases, int n, gboolean quick,
+                        GError **error);
+void bench_print_torch(const BenchResult *ours, int n_ours,
+                       const GArray *torch);
+
+G_END_DECLS
