@@ -1,9 +1,12 @@
-/* agfas-bench: per-op timings on the CPU backend and Vulkan devices, with
- * OpenBLAS (and optionally PyTorch) measured in the same run.
+/* agfas-bench: per-op and per-network timings on the CPU backend and
+ * Vulkan devices, with OpenBLAS (ops) and optionally PyTorch measured in
+ * the same run.
  *
  *   agfas-bench [--device D] [--list-devices] ops [--json FILE] [--quick]
  *               [--filter SUBSTR] [--dtype f32|f16|all] [--torch]
  *               [--export-cases FILE]
+ *   agfas-bench [--device D] models [--preset P] [--json FILE] [--quick]
+ *               [--dtype f32|f16|all] [--torch] [--cache-dir DIR]
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,8 @@ static char *opt_filter;
 static char *opt_dtype;
 static gboolean opt_torch;
 static char *opt_export;
+static char *opt_preset;
+static char *opt_cache;
 
 static const GOptionEntry entries[] = {
   { "device", 'd', 0, G_OPTION_ARG_STRING, &opt_device,
@@ -25,15 +30,22 @@ static const GOptionEntry entries[] = {
   { "list-devices", 0, 0, G_OPTION_ARG_NONE, &opt_list, "List the devices and exit", NULL },
   { "json", 'j', 0, G_OPTION_ARG_FILENAME, &opt_json, "Also write the results as JSON", "FILE" },
   { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick,
-    "A small subset with fewer samples (about a minute on lavapipe)", NULL },
+    "ops: a small subset with fewer samples (about a minute on lavapipe); "
+    "models: fewer runs and an OA-Net batch of 8", NULL },
   { "filter", 'f', 0, G_OPTION_ARG_STRING, &opt_filter,
-    "Only cases whose name contains SUBSTR", "SUBSTR" },
+    "ops: only cases whose name contains SUBSTR", "SUBSTR" },
   { "dtype", 0, 0, G_OPTION_ARG_STRING, &opt_dtype,
     "f32, f16 or all (default: f32, plus f16 on Vulkan devices that have it)", "T" },
   { "torch", 0, 0, G_OPTION_ARG_NONE, &opt_torch,
     "Also time the same cases with PyTorch (CPU, and CUDA when present)", NULL },
   { "export-cases", 0, 0, G_OPTION_ARG_FILENAME, &opt_export,
-    "Write the selected cases as JSON for bench_torch_ops.py and exit", "FILE" },
+    "ops: write the selected cases as JSON for bench_torch_ops.py and exit", "FILE" },
+  { "preset", 'p', 0, G_OPTION_ARG_STRING, &opt_preset,
+    "models: tiny, small, paper, a comma list of them, or all (default "
+    "tiny,small; paper writes 2.5 GB of f16 weights once)", "P" },
+  { "cache-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_cache,
+    "models: where the random-weight checkpoints are kept (default "
+    "$XDG_CACHE_HOME/agfas/bench)", "DIR" },
   { NULL }
 };
 
@@ -55,10 +67,10 @@ static int list_devices(void)
 }
 
 /* The devices to run on: one spec, or "all". */
-static GPtrArray *open_devices(GError **error)
+GPtrArray *bench_open_devices(const char *spec, GError **error)
 {
   GPtrArray *devs = g_ptr_array_new_with_free_func((GDestroyNotify)agf_device_free);
-  if (opt_device && strcmp(opt_device, "all") == 0) {
+  if (spec && strcmp(spec, "all") == 0) {
     int n = 0;
     g_autofree AgfDeviceInfo *list = agf_device_list(&n, error);
     if (!list)
@@ -71,7 +83,7 @@ static GPtrArray *open_devices(GError **error)
     }
     return devs;
   }
-  AgfDevice *d = agf_device_open(opt_device, error);
+  AgfDevice *d = agf_device_open(spec, error);
   if (d) {
     g_ptr_array_add(devs, d);
     return devs;
@@ -81,13 +93,13 @@ fail:
   return NULL;
 }
 
-static gboolean want_dtype(AgfDevice *dev, AgfDType dt)
+gboolean bench_want_dtype(AgfDevice *dev, AgfDType dt, const char *dtype)
 {
   if (!agf_device_supports_dtype(dev, dt))
     return FALSE;
-  if (opt_dtype && strcmp(opt_dtype, "all") != 0)
-    return strcmp(opt_dtype, agf_dtype_name(dt)) == 0;
-  if (opt_dtype)
+  if (dtype && strcmp(dtype, "all") != 0)
+    return strcmp(dtype, agf_dtype_name(dt)) == 0;
+  if (dtype)
     return TRUE;
   return dt == AGF_F32 || agf_device_info(dev)->backend == AGF_BACKEND_VULKAN;
 }
@@ -95,11 +107,6 @@ static gboolean want_dtype(AgfDevice *dev, AgfDType dt)
 static int run_ops(void)
 {
   GError *error = NULL;
-  if (opt_dtype && strcmp(opt_dtype, "f32") && strcmp(opt_dtype, "f16") &&
-      strcmp(opt_dtype, "all")) {
-    g_printerr("agfas-bench: --dtype takes f32, f16 or all, not \"%s\"\n", opt_dtype);
-    return 2;
-  }
   g_autoptr(GPtrArray) sel = g_ptr_array_new();
   for (int i = 0; i < bench_n_cases; i++) {
     const BenchCase *c = &bench_cases[i];
@@ -119,7 +126,7 @@ static int run_ops(void)
     }
     return 0;
   }
-  g_autoptr(GPtrArray) devs = open_devices(&error);
+  g_autoptr(GPtrArray) devs = bench_open_devices(opt_device, &error);
   if (!devs) {
     g_printerr("agfas-bench: %s\n(agfas-bench --list-devices shows what is there)\n",
                error->message);
@@ -147,7 +154,7 @@ static int run_ops(void)
       for (int t = 0; t < 2; t++) {
         AgfDevice *dev = devs->pdata[d];
         AgfDType dt = t ? AGF_F16 : AGF_F32;
-        if (!want_dtype(dev, dt))
+        if (!bench_want_dtype(dev, dt, opt_dtype))
           continue;
         BenchResult r = { 0 };
         if (!bench_run_case(dev, c, dt, &tm, &r, &error)) {
@@ -187,11 +194,13 @@ static int run_ops(void)
 
 int main(int argc, char **argv)
 {
-  g_autoptr(GOptionContext) ctx = g_option_context_new("ops - time the engine's ops");
+  g_autoptr(GOptionContext) ctx = g_option_context_new("ops|models - time the engine's ops or networks");
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_option_context_set_summary(ctx,
-    "Times each op on the SD-1.5 U-Net and ViT-B/16 shapes (and square GEMMs)\n"
-    "on the chosen devices, next to OpenBLAS cblas_sgemm for GEMM and conv.");
+    "ops: times each op on the SD-1.5 U-Net and ViT-B/16 shapes (and square\n"
+    "GEMMs) on the chosen devices, next to OpenBLAS cblas_sgemm for GEMM and conv.\n"
+    "models: times every network of a preset (random weights, cached) and a\n"
+    "whole DFG reconstruction, with peak device memory.");
   GError *error = NULL;
   if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
     g_printerr("agfas-bench: %s (see --help)\n", error->message);
@@ -199,9 +208,18 @@ int main(int argc, char **argv)
   }
   if (opt_list)
     return list_devices();
-  if (argc != 2 || strcmp(argv[1], "ops") != 0) {
-    g_printerr("agfas-bench: the command is \"ops\" (see --help)\n");
+  if (opt_dtype && strcmp(opt_dtype, "f32") && strcmp(opt_dtype, "f16") &&
+      strcmp(opt_dtype, "all")) {
+    g_printerr("agfas-bench: --dtype takes f32, f16 or all, not \"%s\"\n", opt_dtype);
     return 2;
   }
-  return run_ops();
+  if (argc == 2 && strcmp(argv[1], "ops") == 0)
+    return run_ops();
+  if (argc == 2 && strcmp(argv[1], "models") == 0) {
+    BenchModelsOptions o = { opt_device, opt_dtype, opt_preset, opt_json,
+                             opt_cache, opt_torch, opt_quick };
+    return bench_models_main(&o);
+  }
+  g_printerr("agfas-bench: the command is \"ops\" or \"models\" (see --help)\n");
+  return 2;
 }

@@ -73,4 +73,33 @@ GArray *bench_run_torch(const BenchCase *const *cases, int n, gboolean quick,
 void bench_print_torch(const BenchResult *ours, int n_ours,
                        const GArray *torch);
 
+/* ---- shared by the ops and models commands ---- */
+
+/* Median of v[0..n-1] (sorts v). */
+double bench_median(double *v, int n);
+/* The devices of a --device spec: one device, or "all" (CPU + every
+ * Vulkan device). */
+GPtrArray *bench_open_devices(const char *spec, GError **error);
+/* Whether to run dt on dev for a --dtype value (NULL: f32, plus f16 on
+ * Vulkan devices that have it). */
+gboolean bench_want_dtype(AgfDevice *dev, AgfDType dt, const char *opt_dtype);
+/* Runs /usr/bin/python3 (Debian's python3-torch) on a script of
+ * tests/reference/ with args (NULL-terminated); its output goes to ours. */
+gboolean bench_run_python(const char *script, const char *const *args,
+                          GError **error);
+
+/* ---- agfas-bench models (bench_models*.c) ---- */
+
+typedef struct {
+  const char *device;    /* --device */
+  const char *dtype;     /* --dtype */
+  const char *presets;   /* --preset: tiny, small, paper, a comma list, all */
+  const char *json;      /* --json */
+  const char *cache_dir; /* --cache-dir, NULL: $XDG_CACHE_HOME/agfas/bench */
+  gboolean torch;
+  gboolean quick;
+} BenchModelsOptions;
+
+int bench_models_main(const BenchModelsOptions *o);
+
 G_END_DECLS

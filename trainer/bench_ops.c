@@ -99,7 +99,7 @@ char *bench_shape_str(const BenchCase *c)
   }
 }
 
-static double median(double *v, int n)
+double bench_median(double *v, int n)
 {
   for (int i = 1; i < n; i++)
     for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
@@ -176,7 +176,7 @@ gboolean bench_run_case(AgfDevice *dev, const BenchCase *c, AgfDType dt,
             sizeof out->backend);
   g_strlcpy(out->device, info->spec, sizeof out->device);
   g_strlcpy(out->device_name, info->name, sizeof out->device_name);
-  fill_result(out, c, dt, median(t, tm->samples));
+  fill_result(out, c, dt, bench_median(t, tm->samples));
   g_free(t);
   ok = TRUE;
 out:
@@ -218,7 +218,7 @@ void bench_run_openblas(const BenchCase *c, const BenchTiming *tm,
   g_strlcpy(out->device, "openblas", sizeof out->device);
   g_snprintf(out->device_name, sizeof out->device_name,
              "OpenBLAS cblas_sgemm, %d threads", openblas_get_num_threads());
-  double usec = median(t, tm->samples);
+  double usec = bench_median(t, tm->samples);
   out->c = c;
   out->dtype = AGF_F32;
   out->usec = usec;

@@ -5,7 +5,7 @@
 #include <string.h>
 #include "bench.h"
 
-#define TORCH_SCRIPT AGF_SOURCE_ROOT "/tests/reference/bench_torch_ops.py"
+#define TORCH_SCRIPTS AGF_SOURCE_ROOT "/tests/reference"
 #define TORCH_PYTHON "/usr/bin/python3" /* Debian's python3-torch */
 
 void bench_print_header(void)
@@ -229,6 +229,30 @@ static GArray *read_torch_rows(const char *out_path,
   return rows;
 }
 
+gboolean bench_run_python(const char *script, const char *const *args,
+                          GError **error)
+{
+  g_autofree char *path = g_build_filename(TORCH_SCRIPTS, script, NULL);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new();
+  g_ptr_array_add(argv, (gpointer)TORCH_PYTHON);
+  g_ptr_array_add(argv, path);
+  for (int i = 0; args[i]; i++)
+    g_ptr_array_add(argv, (gpointer)args[i]);
+  g_ptr_array_add(argv, NULL);
+  int status = 0;
+  g_print("\nrunning %s %s ...\n", TORCH_PYTHON, path);
+  if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_CHILD_INHERITS_STDIN,
+                    NULL, NULL, NULL, NULL, &status, error)) {
+    g_prefix_error(error, "cannot run the PyTorch comparison (install python3-torch): ");
+    return FALSE;
+  }
+  if (!g_spawn_check_wait_status(status, error)) {
+    g_prefix_error(error, "%s failed (is python3-torch installed?): ", path);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 GArray *bench_run_torch(const BenchCase *const *cases, int n, gboolean quick,
                         GError **error)
 {
@@ -240,19 +264,10 @@ GArray *bench_run_torch(const BenchCase *const *cases, int n, gboolean quick,
   GArray *rows = NULL;
   if (!bench_write_cases(cases_path, cases, n, error))
     goto out;
-  const char *argv[] = { TORCH_PYTHON, TORCH_SCRIPT, "--cases", cases_path,
-                         "--json", out_path, quick ? "--quick" : NULL, NULL };
-  int status = 0;
-  g_print("\nrunning %s %s ...\n", TORCH_PYTHON, TORCH_SCRIPT);
-  if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_CHILD_INHERITS_STDIN,
-                    NULL, NULL, NULL, NULL, &status, error)) {
-    g_prefix_error(error, "cannot run the PyTorch comparison (install python3-torch): ");
+  const char *args[] = { "--cases", cases_path, "--json", out_path,
+                         quick ? "--quick" : NULL, NULL };
+  if (!bench_run_python("bench_torch_ops.py", args, error))
     goto out;
-  }
-  if (!g_spawn_check_wait_status(status, error)) {
-    g_prefix_error(error, "%s failed (is python3-torch installed?): ", TORCH_SCRIPT);
-    goto out;
-  }
   rows = read_torch_rows(out_path, cases, n, error);
 out:
   g_remove(cases_path);

@@ -4,17 +4,18 @@
 #include <string.h>
 #include "cpu/cpu_internal.h"
 
-/* Rows of y ([rows, n]) set to bias, or zero. */
+/* Rows of y ([rows, n]) set to bias, or zero. Serial on purpose: an
+ * OpenMP region right before the BLAS call leaves its workers spinning on
+ * the cores OpenBLAS's own threads need. */
 static void
 init_rows(float *y, int64_t rows, int64_t n, const float *bias)
 {
-#pragma omp parallel for schedule(static) if (rows * n > 65536)
-  for (int64_t r = 0; r < rows; r++) {
-    if (bias)
-      memcpy(y + r * n, bias, (size_t) n * sizeof(float));
-    else
-      memset(y + r * n, 0, (size_t) n * sizeof(float));
+  if (!bias) {
+    memset(y, 0, (size_t) (rows * n) * sizeof(float));
+    return;
   }
+  for (int64_t r = 0; r < rows; r++)
+    memcpy(y + r * n, bias, (size_t) n * sizeof(float));
 }
 
 gboolean
@@ -47,23 +48,26 @@ agf_cpu_gemm(const AgfOp *op, GError **error)
   const CBLAS_TRANSPOSE opa = p->trans_a ? CblasTrans : CblasNoTrans;
   const CBLAS_TRANSPOSE opb = p->trans_b ? CblasTrans : CblasNoTrans;
   const int lda = (int) ca, ldb = (int) cb;
-  /* The bias is written first and accumulated onto (beta = 1). */
-  init_rows(y, batch * m, n, bias);
+  /* The bias is written first and accumulated onto (beta = 1); without
+   * one BLAS overwrites (beta = 0). */
+  if (bias || k == 0)
+    init_rows(y, batch * m, n, bias);
   if (k == 0)
     return TRUE;
+  const float beta = bias ? 1.0f : 0.0f;
 
   /* A batched, B shared and A not transposed: one GEMM with batch*M rows,
    * the linear-layer case, lets BLAS use its best blocking. */
   if (bb == 1 && !p->trans_a) {
     cblas_sgemm(CblasRowMajor, opa, opb, (int) (batch * m), (int) n, (int) k,
-                alpha, a, lda, b, ldb, 1.0f, y, (int) n);
+                alpha, a, lda, b, ldb, beta, y, (int) n);
     return TRUE;
   }
   for (int64_t i = 0; i < batch; i++) {
     const float *ai = a + (ba == 1 ? 0 : i * m * k);
     const float *bi = b + (bb == 1 ? 0 : i * k * n);
     cblas_sgemm(CblasRowMajor, opa, opb, (int) m, (int) n, (int) k, alpha, ai,
-                lda, bi, ldb, 1.0f, y + i * m * n, (int) n);
+                lda, bi, ldb, beta, y + i * m * n, (int) n);
   }
   return TRUE;
 }

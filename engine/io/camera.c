@@ -81,7 +81,9 @@ static AgfCamera *
 open_failed(AgfCamera *cam, GError **error, int r, const char *what)
 {
   char *msg = g_strdup_printf("camera %s: %s", cam->path, what);
-  agf_av_error(error, r, agf_av_error_code(r), msg);
+  /* A device that answers nonsense is a device problem, not a file one. */
+  AgfError code = agf_av_error_code(r);
+  agf_av_error(error, r, code == AGF_ERROR_FORMAT ? AGF_ERROR_IO : code, msg);
   g_free(msg);
   agf_camera_close(cam);
   return NULL;

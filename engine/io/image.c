@@ -109,6 +109,16 @@ sniff_jpeg(const guint8 *d, gsize n, Sniff *s, GError **error)
                     "supported; re-save the image");
         return FALSE;
       }
+      /* libav conceals a missing tail as gray; a damaged crop must not
+       * slip into a dataset, so require the end-of-image marker. Marker
+       * bytes cannot occur inside the entropy-coded data (0xff is
+       * stuffed). */
+      if (memmem(d + i, n - i, "\xff\xd9", 2) == NULL) {
+        g_set_error(error, AGF_ERROR, AGF_ERROR_FORMAT, "the JPEG data "
+                    "ends before its end-of-image marker: the file is "
+                    "truncated");
+        return FALSE;
+      }
       return TRUE;
     }
     if (len < 2)

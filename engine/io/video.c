@@ -284,6 +284,21 @@ agf_video_open(const char *path, GError **error)
     agf_video_close(v);
     return NULL;
   }
+  /* Sizes the container header declares are checked before any decoder
+   * (including find_stream_info's probing ones) sees a packet. */
+  for (unsigned i = 0; i < v->fmt->nb_streams; i++) {
+    const AVCodecParameters *par = v->fmt->streams[i]->codecpar;
+    GError *local = NULL;
+    if (par->codec_type == AVMEDIA_TYPE_VIDEO && par->width > 0 &&
+        par->height > 0 &&
+        !agf_av_check_pixels(par->width, par->height, "the video", &local)) {
+      g_set_error(error, AGF_ERROR, local->code, "%s: %s", path,
+                  local->message);
+      g_error_free(local);
+      agf_video_close(v);
+      return NULL;
+    }
+  }
   /* Probe with the pixel limit on the probing decoders too. */
   AVDictionary **opts = g_new0(AVDictionary *, v->fmt->nb_streams);
   for (unsigned i = 0; i < v->fmt->nb_streams; i++)
@@ -370,18 +385,21 @@ seek_to(AgfVideo *v, int64_t start, GError **error)
         av_packet_unref(v->pkt);
         continue;
       }
+      /* Identity: the byte position when known (dts may be re-guessed
+       * differently after a seek, e.g. in Matroska), else the pts. */
       int64_t pts = v->pkt->pts != AV_NOPTS_VALUE ? v->pkt->pts : v->pkt->dts;
-      gboolean by_ts = !v->by_order;
-      if (by_ts ? v->pkt->dts == K->dts && pts == K->pts
-                : v->pkt->pos == K->pos) {
+      gboolean by_pos = K->pos >= 0 && v->pkt->pos >= 0;
+      if (by_pos ? v->pkt->pos == K->pos
+                 : !v->by_order && pts == K->pts) {
         v->pending = v->running = TRUE;
         v->run_start = v->next_packet = start;
         v->last_pts = INT64_MIN;
         v->shown = 0;
         return TRUE;
       }
-      gboolean past = by_ts && K->dts != AV_NOPTS_VALUE &&
-                      v->pkt->dts != AV_NOPTS_VALUE && v->pkt->dts > K->dts;
+      gboolean past = by_pos ? v->pkt->pos > K->pos
+                      : K->dts != AV_NOPTS_VALUE &&
+                        v->pkt->dts != AV_NOPTS_VALUE && v->pkt->dts > K->dts;
       av_packet_unref(v->pkt);
       if (past)
         break;

@@ -1,8 +1,8 @@
 /* Video files through libavformat/libavcodec/libswscale: any container and
  * codec the system's FFmpeg decodes.
  *
- * Opening reads the whole video stream once WITHOUT decoding (demuxing
- * only; ~1 s per GB) and builds a packet index: one entry per packet of the
+ * Opening reads the whole file once WITHOUT decoding (demuxing only, so
+ * I/O-bound) and builds a packet index: one entry per packet of the
  * video stream with its timestamps and keyframe flag. That index gives
  *  - the frame count, always counted (containers often store no count, or a
  *    wrong one, e.g. for edited MP4s, MKV and MPEG-TS); the container's own
