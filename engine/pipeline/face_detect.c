@@ -323,6 +323,15 @@ static GArray *stage_pnet(AgfFaceDetector *det, AgfTensor *xt, int W, int H,
   int n_scales = agf_face_pyramid_scales(W, H, p->min_face_size,
                                          p->scale_factor, scales,
                                          MAX_SCALES);
+  /* min_face_size < 12 enlarges the frame: refuse absurd first levels. */
+  if (n_scales > 0 && W * scales[0] * H * scales[0] > 64e6) {
+    g_set_error(error, AGF_ERROR, AGF_ERROR_INVALID_ARGUMENT,
+                "face detection: min_face_size %g on a %dx%d frame needs a "
+                "%.0fx%.0f pyramid level; raise min_face_size (12 keeps "
+                "the frame's size)", p->min_face_size, W, H,
+                ceil(W * scales[0]), ceil(H * scales[0]));
+    return NULL;
+  }
   g_autoptr(GPtrArray) probs =
     g_ptr_array_new_with_free_func((GDestroyNotify)agf_tensor_unref);
   g_autoptr(GPtrArray) regs =

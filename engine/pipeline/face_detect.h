@@ -85,7 +85,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgfFaceDetector, agf_face_detector_free)
 AgfDevice *agf_face_detector_device(const AgfFaceDetector *det);
 
 /* All faces in frame (u8 [1, H, W, 3] RGB or [1, H, W, 4] RGBA on the
- * detector's device), largest box first (equal areas: higher score).
+ * detector's device: agf_image_upload of a decoded io/image.h image, or
+ * agf_face_frame_new below for raw pixels), largest box first (equal
+ * areas: higher score).
  * params NULL = defaults. No face is an empty array, not an error.
  * Returns a GArray of AgfFace, or NULL and an error. */
 GArray *agf_face_detect(AgfFaceDetector *det, const AgfTensor *frame,
