@@ -146,6 +146,9 @@ static void test_usage(void)
   r = prepare(src, "--out", out, "--format", "xml", NULL);
   expect(&r, 2, "--format xml");
   run_clear(&r);
+  r = prepare(src, "--out", out, "--min-score", "1.5", NULL);
+  expect(&r, 2, "--min-score");
+  run_clear(&r);
   r = prepare(src, "--out", out, "--bogus", NULL);
   expect(&r, 2, "--bogus");
   run_clear(&r);

@@ -213,6 +213,9 @@ void bench_run_openblas(const BenchCase *c, const BenchTiming *tm,
     t[s] = (double)(g_get_monotonic_time() - t0) / reps;
   }
 #undef SGEMM
+  /* OpenBLAS's idle threads spin for ~0.1 s (its THREAD_TIMEOUT) after a
+   * call; let them sleep before the next case is timed on the same cores. */
+  g_usleep(250000);
   memset(out, 0, sizeof *out);
   g_strlcpy(out->backend, "openblas", sizeof out->backend);
   g_strlcpy(out->device, "openblas", sizeof out->device);

@@ -37,7 +37,7 @@
 
 static char *opt_out, *opt_manifest, *opt_format, *opt_models, *opt_device;
 static int opt_frames = AGF_VIDEO_DEFAULT_SAMPLES, opt_jobs;
-static double opt_min_face = 20.0;
+static double opt_min_face = 20.0, opt_min_score = 0.9;
 static gboolean opt_all_faces;
 
 static const GOptionEntry entries[] = {
@@ -59,6 +59,10 @@ static const GOptionEntry entries[] = {
   { "min-face", 0, 0, G_OPTION_ARG_DOUBLE, &opt_min_face,
     "Smallest face side the detector looks for, in pixels (default 20; "
     "larger is faster)", "PX" },
+  { "min-score", 0, 0, G_OPTION_ARG_DOUBLE, &opt_min_score,
+    "Ignore detections scoring below S (default 0.9: on NUAA's print "
+    "attacks the hands holding the photo score 0.79-0.9 and can be the "
+    "largest box; faces score above 0.9)", "S" },
   { "all-faces", 0, 0, G_OPTION_ARG_NONE, &opt_all_faces,
     "Keep every detected face (default: the largest only)", NULL },
   { "models", 0, 0, G_OPTION_ARG_FILENAME, &opt_models,
@@ -322,6 +326,7 @@ typedef struct {
   AgfDevice *dev;
   AgfFaceDetectParams params;
   gboolean all_faces;
+  double min_score;
   AgfManifestJournal *journal;
   AgfManifest *records;   /* the journal's records, then this run's */
   GArray *batch;          /* guint per record: the append it came in */
@@ -374,6 +379,12 @@ static GPtrArray *detect_frame(Prep *p, const Job *j)
     img->channels, &e);
   g_autoptr(GArray) faces = frame ? agf_face_detect(p->det, frame, &p->params,
                                                     &e) : NULL;
+  /* Drop weak detections, keeping the largest-first order. */
+  for (guint k = 0; faces && k < faces->len;)
+    if (g_array_index(faces, AgfFace, k).score < p->min_score)
+      g_array_remove_index(faces, k);
+    else
+      k++;
   guint n = faces ? (p->all_faces ? faces->len : MIN(faces->len, 1u)) : 0;
   g_autofree AgfFaceAlignment *al = g_new0(AgfFaceAlignment, MAX(n, 1u));
   for (guint k = 0; k < n && !e; k++)
@@ -416,8 +427,9 @@ static GPtrArray *detect_frame(Prep *p, const Job *j)
     AgfManifestRecord *r = record_for(j);
     r->status = g_strdup(e ? "error" : "no_face");
     r->error = e ? g_strdup(e->message)
-                 : g_strdup_printf("no face of at least %g px found",
-                                   p->params.min_face_size);
+                 : g_strdup_printf("no face of at least %g px scoring "
+                                   "%g or more found",
+                                   p->params.min_face_size, p->min_score);
     g_ptr_array_add(recs, r);
     g_clear_error(&e);
   }
@@ -641,7 +653,8 @@ static int prepare(char **srcs, AgfManifestFormat format,
     : g_build_filename(dir, format == AGF_MANIFEST_CSV ? "manifest.csv"
                                                        : "manifest.jsonl",
                        NULL);
-  Prep p = { .dir = dir, .all_faces = opt_all_faces };
+  Prep p = { .dir = dir, .all_faces = opt_all_faces,
+             .min_score = opt_min_score };
   agf_face_detect_params_init(&p.params);
   p.params.min_face_size = opt_min_face;
   if (!agf_face_detect_params_check(&p.params, error))
@@ -776,6 +789,11 @@ int agf_train_prepare(int argc, char **argv)
   }
   if (!opt_out) {
     rc = agf_cli_usage_error(cmd->name, "missing --out DIR");
+    goto done;
+  }
+  if (!(opt_min_score >= 0 && opt_min_score <= 1)) {
+    rc = agf_cli_usage_error(cmd->name, "--min-score %g is not between 0 "
+                             "and 1", opt_min_score);
     goto done;
   }
   if (opt_frames < 1 || opt_jobs < 0) {

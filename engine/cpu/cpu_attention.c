@@ -1,7 +1,6 @@
 /* Fused scaled-dot-product attention, blockwise with an online softmax
  * (flash-attention style): blocks of QB queries against chunks of KB keys,
  * scores and weighted values through BLAS, so no Lq x Lk matrix exists. */
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 #include "cpu/cpu_internal.h"
@@ -83,9 +82,9 @@ agf_cpu_attention(const AgfOp *op, GError **error)
 
   /* Parallel over blocks, each with a single-threaded BLAS: the blocks are
    * too small for BLAS to split well, and nested threading oversubscribes. */
-  const int blas_threads = openblas_get_num_threads();
-  openblas_set_num_threads(1);
-#pragma omp parallel
+  AgfCpuBlasSerial serial;
+  agf_cpu_blas_serial_begin(&serial);
+#pragma omp parallel num_threads(agf_cpu_threads_for(tasks, 1))
   {
     float *s = g_try_malloc(sizeof(float) * (QB * KB + QB * a.dv + 2 * QB));
     if (s == NULL) {
@@ -102,7 +101,7 @@ agf_cpu_attention(const AgfOp *op, GError **error)
     }
     g_free(s);
   }
-  openblas_set_num_threads(blas_threads);
+  agf_cpu_blas_serial_end(&serial);
   if (oom) {
     g_set_error(error, AGF_ERROR, AGF_ERROR_OUT_OF_MEMORY,
                 "out of host memory for attention scratch (head dim %"

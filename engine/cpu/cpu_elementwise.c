@@ -1,5 +1,8 @@
 /* Elementwise ops: strided copy with dtype conversion, fill, activations,
- * broadcasting binary arithmetic and PReLU. */
+ * broadcasting binary arithmetic and PReLU. Built without trapping math
+ * (as cpu_math.c) so that GCC if-converts compare-selects such as PReLU's
+ * and vectorizes them; nothing here relies on FP exceptions. */
+#pragma GCC optimize("no-trapping-math")
 #include <math.h>
 #include <string.h>
 #include "cpu/cpu_internal.h"
@@ -266,8 +269,10 @@ agf_cpu_prelu(const AgfOp *op, GError **error)
     const float s = w[shared ? 0 : pl % channels];
     const float *px = x + pl * inner;
     float *py = y + pl * inner;
-    for (int64_t i = 0; i < inner; i++)
-      py[i] = px[i] > 0.0f ? px[i] : s * px[i];
+    for (int64_t i = 0; i < inner; i++) {
+      const float v = px[i], neg = s * v;
+      py[i] = v > 0.0f ? v : neg;
+    }
   }
   return TRUE;
 }

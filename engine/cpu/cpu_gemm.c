@@ -1,12 +1,9 @@
 /* GEMM through OpenBLAS: out = alpha * op(A) op(B) + bias, batched with
  * broadcasting of a 2-D (or batch-1) operand. */
-#include <cblas.h>
 #include <string.h>
 #include "cpu/cpu_internal.h"
 
-/* Rows of y ([rows, n]) set to bias, or zero. Serial on purpose: an
- * OpenMP region right before the BLAS call leaves its workers spinning on
- * the cores OpenBLAS's own threads need. */
+/* Rows of y ([rows, n]) set to bias, or zero (memory-bound: serial). */
 static void
 init_rows(float *y, int64_t rows, int64_t n, const float *bias)
 {
@@ -59,15 +56,24 @@ agf_cpu_gemm(const AgfOp *op, GError **error)
   /* A batched, B shared and A not transposed: one GEMM with batch*M rows,
    * the linear-layer case, lets BLAS use its best blocking. */
   if (bb == 1 && !p->trans_a) {
-    cblas_sgemm(CblasRowMajor, opa, opb, (int) (batch * m), (int) n, (int) k,
-                alpha, a, lda, b, ldb, beta, y, (int) n);
+    agf_cpu_sgemm(opa, opb, (int) (batch * m), (int) n, (int) k, alpha, a,
+                  lda, b, ldb, beta, y, (int) n);
     return TRUE;
   }
+  /* Many small products: one whole product per thread; a few large ones
+   * are split inside agf_cpu_sgemm instead. */
+  const int nt = batch >= 2 && m * n * k < ((int64_t) 1 << 21)
+                     ? agf_cpu_threads_for(batch * m * n * k, (int64_t) 1 << 17)
+                     : 1;
+  AgfCpuBlasSerial serial;
+  agf_cpu_blas_serial_begin(&serial);
+#pragma omp parallel for schedule(static) num_threads(nt)
   for (int64_t i = 0; i < batch; i++) {
     const float *ai = a + (ba == 1 ? 0 : i * m * k);
     const float *bi = b + (bb == 1 ? 0 : i * k * n);
-    cblas_sgemm(CblasRowMajor, opa, opb, (int) m, (int) n, (int) k, alpha, ai,
-                lda, bi, ldb, beta, y + i * m * n, (int) n);
+    agf_cpu_sgemm(opa, opb, (int) m, (int) n, (int) k, alpha, ai, lda, bi,
+                  ldb, beta, y + i * m * n, (int) n);
   }
+  agf_cpu_blas_serial_end(&serial);
   return TRUE;
 }

@@ -2,6 +2,7 @@
  * (cpu_device.c converts f16 tensors around them). Kernels get dense inputs
  * (except COPY) and a dense output, already checked by agf_op_run(). */
 #pragma once
+#include <cblas.h>
 #include "nn/backend.h"
 
 G_BEGIN_DECLS
@@ -30,6 +31,24 @@ agf_cpu_dims(const AgfTensor *t, int from, int to)
     n *= t->shape[i];
   return n;
 }
+
+/* Threads worth using for `work` units at `per_thread` units each, at
+ * most OpenMP's maximum, and 1 inside a parallel region. */
+int agf_cpu_threads_for(int64_t work, int64_t per_thread);
+
+/* OpenBLAS held at one thread while our own OpenMP threads call it; end
+ * restores the caller's setting (cpu_blas.c says why). */
+typedef struct {
+  int saved;
+} AgfCpuBlasSerial;
+void agf_cpu_blas_serial_begin(AgfCpuBlasSerial *s);
+void agf_cpu_blas_serial_end(const AgfCpuBlasSerial *s);
+
+/* Row-major sgemm, split into blocks of C over OpenMP threads (serially
+ * for small products), each block through single-threaded OpenBLAS. */
+void agf_cpu_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k,
+                   float alpha, const float *a, int lda, const float *b,
+                   int ldb, float beta, float *c, int ldc);
 
 /* g_try_malloc of n floats; NULL with an OUT_OF_MEMORY error. */
 float *agf_cpu_scratch(size_t n, const char *what, GError **error);

@@ -34,8 +34,11 @@ agf_cpu_group_norm(const AgfOp *op, GError **error)
   const int64_t spatial = agf_cpu_dims(tx, 2, tx->ndim);
   const int64_t groups = p->groups > 0 ? p->groups : 1, cg = c / groups;
   const int64_t blocks = n * groups;
+  /* One group per task at the least; small tensors stay on one thread. */
+  const int nt = MIN(agf_cpu_threads_for(blocks * cg * spatial, 16384),
+                     (int) MAX(blocks, 1));
 
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(static) num_threads(nt)
   for (int64_t b = 0; b < blocks; b++) {
     const int64_t base = b * cg * spatial;
     float mean, rstd;

@@ -30,9 +30,18 @@ agf_cpu_pool2d(const AgfOp *op, GError **error)
         const int64_t x0 = ox * sw - p->pad_left;
         const int64_t xa = MAX(x0, 0), xb = MIN(x0 + p->kernel_w, w);
         float acc = is_max ? -INFINITY : 0.0f;
-        for (int64_t iy = ya; iy < yb; iy++)
-          for (int64_t ix = xa; ix < xb; ix++)
-            acc = is_max ? fmaxf(acc, xp[iy * w + ix]) : acc + xp[iy * w + ix];
+        /* A compare-select, not fmaxf: the same result (NaNs skipped, acc
+         * never NaN) without a libm call per element. */
+        if (is_max)
+          for (int64_t iy = ya; iy < yb; iy++)
+            for (int64_t ix = xa; ix < xb; ix++) {
+              const float v = xp[iy * w + ix];
+              acc = v > acc ? v : acc;
+            }
+        else
+          for (int64_t iy = ya; iy < yb; iy++)
+            for (int64_t ix = xa; ix < xb; ix++)
+              acc += xp[iy * w + ix];
         if (!is_max) {
           const int64_t covered = MAX(yb - ya, 0) * MAX(xb - xa, 0);
           const float div = p->count_include_pad ? full : (float) covered;
