@@ -2,6 +2,7 @@
  * rows measured in the same run. */
 #pragma once
 #include <glib.h>
+#include <json-glib/json-glib.h>
 #include "nn/device.h"
 #include "nn/ops.h"
 
@@ -87,6 +88,22 @@ gboolean bench_want_dtype(AgfDevice *dev, AgfDType dt, const char *opt_dtype);
  * tests/reference/ with args (NULL-terminated); its output goes to ours. */
 gboolean bench_run_python(const char *script, const char *const *args,
                           GError **error);
+
+/* Shared by both reports (bench_report.c). */
+/* Writes b's root to path, pretty-printed; the error names path. */
+gboolean bench_write_json_node(const char *path, JsonBuilder *b,
+                               GError **error);
+/* The "results" array of a comparison script's output at path (owned by
+ * parser), or NULL and an error naming path and script. */
+JsonArray *bench_load_torch_results(JsonParser *parser, const char *path,
+                                    const char *script, GError **error);
+/* A torch row's dtype and who ran it, into the caller's buffers. */
+void bench_read_torch_ids(JsonObject *o, AgfDType *dtype, char *backend,
+                          gsize backend_n, char *device, gsize device_n,
+                          char *device_name, gsize device_name_n);
+/* Whether a torch row of torch_backend suits one of ours run on
+ * our_backend: CUDA for Vulkan rows, the CPU for CPU rows. */
+gboolean bench_torch_suits(const char *our_backend, const char *torch_backend);
 
 /* ---- agfas-bench models (bench_models*.c) ---- */
 

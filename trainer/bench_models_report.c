@@ -64,19 +64,6 @@ static void member_inputs(JsonBuilder *b, const BenchModelCase *c)
   json_builder_end_array(b);
 }
 
-static gboolean write_node(const char *path, JsonBuilder *b, GError **error)
-{
-  g_autoptr(JsonNode) root = json_builder_get_root(b);
-  g_autoptr(JsonGenerator) gen = json_generator_new();
-  json_generator_set_pretty(gen, TRUE);
-  json_generator_set_root(gen, root);
-  if (!json_generator_to_file(gen, path, error)) {
-    g_prefix_error(error, "cannot write %s: ", path);
-    return FALSE;
-  }
-  return TRUE;
-}
-
 gboolean bench_models_write_json(const char *path, const BenchModelResult *r,
                                  int n, gboolean quick, int threads,
                                  const char *loadavg, GError **error)
@@ -113,7 +100,7 @@ gboolean bench_models_write_json(const char *path, const BenchModelResult *r,
   }
   json_builder_end_array(b);
   json_builder_end_object(b);
-  return write_node(path, b, error);
+  return bench_write_json_node(path, b, error);
 }
 
 /* ---- the PyTorch side ---- */
@@ -216,24 +203,16 @@ static gboolean write_cases(const char *path, GPtrArray *cases, gboolean quick,
   }
   json_builder_end_array(b);
   json_builder_end_object(b);
-  return write_node(path, b, error);
+  return bench_write_json_node(path, b, error);
 }
 
 static GArray *read_rows(const char *path, GPtrArray *cases, GError **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new();
-  if (!json_parser_load_from_file(parser, path, error)) {
-    g_prefix_error(error, "cannot read %s: ", path);
+  JsonArray *res = bench_load_torch_results(parser, path,
+                                            "bench_torch_models.py", error);
+  if (!res)
     return NULL;
-  }
-  JsonObject *root = json_node_get_object(json_parser_get_root(parser));
-  JsonArray *res = root ? json_object_get_array_member(root, "results") : NULL;
-  if (!res) {
-    g_set_error(error, AGF_ERROR, AGF_ERROR_FORMAT,
-                "%s has no \"results\" array: is bench_torch_models.py up to date?",
-                path);
-    return NULL;
-  }
   GArray *rows = g_array_new(FALSE, TRUE, sizeof(BenchModelResult));
   for (guint i = 0; i < json_array_get_length(res); i++) {
     JsonObject *o = json_array_get_object_element(res, i);
@@ -241,15 +220,8 @@ static GArray *read_rows(const char *path, GPtrArray *cases, GError **error)
     if (id < 0 || id >= cases->len)
       continue;
     BenchModelResult r = { .c = cases->pdata[id], .peak_bytes = -1 };
-    const char *dt = json_object_get_string_member_with_default(o, "dtype", "f32");
-    r.dtype = strcmp(dt, "f16") == 0 ? AGF_F16 : AGF_F32;
-    g_strlcpy(r.backend, json_object_get_string_member_with_default(o, "backend", "torch"),
-              sizeof r.backend);
-    g_strlcpy(r.device, json_object_get_string_member_with_default(o, "device", "torch"),
-              sizeof r.device);
-    g_strlcpy(r.device_name,
-              json_object_get_string_member_with_default(o, "device_name", ""),
-              sizeof r.device_name);
+    bench_read_torch_ids(o, &r.dtype, r.backend, sizeof r.backend, r.device,
+                         sizeof r.device, r.device_name, sizeof r.device_name);
     r.usec = json_object_get_double_member_with_default(o, "usec", 0);
     r.runs = (int)json_object_get_int_member_with_default(o, "runs", 0);
     JsonNode *peak = json_object_get_member(o, "peak_bytes");
@@ -299,9 +271,7 @@ void bench_models_print_torch(const BenchModelResult *ours, int n_ours,
       const BenchModelResult *t = &g_array_index(torch, BenchModelResult, j);
       if (t->c != r->c || t->dtype != r->dtype)
         continue;
-      gboolean cuda = strcmp(t->backend, "torch-cuda") == 0;
-      gboolean want_cuda = strcmp(r->backend, "vulkan") == 0;
-      if (!best || cuda == want_cuda)
+      if (!best || bench_torch_suits(r->backend, t->backend))
         best = t;
     }
     if (!best)

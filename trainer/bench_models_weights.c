@@ -14,44 +14,20 @@
 
 #define BENCH_SEED 1
 
-typedef struct {
-  char *name;
-  int ndim;
-  int64_t shape[AGF_ST_MAX_DIMS];
-} Decl;
-
-static void decl_clear(gpointer p)
-{
-  g_free(((Decl *)p)->name);
-}
-
-static void collect(const char *name, int ndim, const int64_t *shape,
-                    gpointer data)
-{
-  Decl d = { .name = g_strdup(name), .ndim = MIN(ndim, AGF_ST_MAX_DIMS) };
-  memcpy(d.shape, shape, sizeof(int64_t) * (size_t)d.ndim);
-  g_array_append_val((GArray *)data, d);
-}
-
-static GArray *decl_array(void)
-{
-  GArray *a = g_array_new(FALSE, FALSE, sizeof(Decl));
-  g_array_set_clear_func(a, decl_clear);
-  return a;
-}
-
 /* The tensor list of a checkpoint kind (for the preset ones through
  * presets.h, for the face networks through their declare functions). */
 static GArray *declarations(BenchWeightsKind k, AgfPreset p, GError **error)
 {
   static const AgfNetKind net_of[] = { AGF_NET_AUTOENCODER, AGF_NET_UNET,
                                        AGF_NET_IDENTITY, AGF_NET_OANET };
-  g_autoptr(GArray) all = decl_array();
+  g_autoptr(GArray) all = agf_param_decls_new();
   gboolean ok;
   if (k < BW_MOBILEFACENET) {
-    ok = agf_preset_list_tensors(p, net_of[k], collect, all, error);
+    ok = agf_preset_list_tensors(p, net_of[k], agf_param_decls_collect, all,
+                                 error);
   } else {
-    AgfParamCheck check = { .listener = collect, .listener_data = all };
+    AgfParamCheck check = { .listener = agf_param_decls_collect,
+                            .listener_data = all };
     if (k == BW_MOBILEFACENET) {
       AgfMobilefacenetConfig cfg;
       agf_mobilefacenet_config_default(&cfg);
@@ -77,19 +53,11 @@ static guint64 decl_hash(const GArray *all)
 {
   guint64 h = G_GUINT64_CONSTANT(0xcbf29ce484222325);
   for (guint i = 0; i < all->len; i++) {
-    const Decl *d = &g_array_index(all, Decl, i);
+    const AgfParamDecl *d = &g_array_index(all, AgfParamDecl, i);
     h = fnv(h, d->name, strlen(d->name) + 1);
     h = fnv(h, d->shape, sizeof(int64_t) * (gsize)d->ndim);
   }
   return h;
-}
-
-static gint64 numel(const Decl *d)
-{
-  gint64 n = 1;
-  for (int i = 0; i < d->ndim; i++)
-    n *= d->shape[i];
-  return n;
 }
 
 /* The face networks' checkpoint: every conv / dense has a weight of rank
@@ -100,8 +68,8 @@ static gboolean write_face_net(const GArray *all, const char *path,
   g_autoptr(AgfSafetensorsWriter) w = agf_safetensors_writer_new();
   double bound = 1.0;
   for (guint i = 0; i < all->len; i++) {
-    const Decl *d = &g_array_index(all, Decl, i);
-    const gint64 n = numel(d);
+    const AgfParamDecl *d = &g_array_index(all, AgfParamDecl, i);
+    const gint64 n = agf_param_decl_numel(d);
     g_autofree float *x = g_new(float, n);
     const guint64 stream = fnv(G_GUINT64_CONSTANT(0xcbf29ce484222325),
                                d->name, strlen(d->name));

@@ -62,7 +62,8 @@ static void add_result(JsonBuilder *b, const BenchResult *r)
   json_builder_end_object(b);
 }
 
-static gboolean write_node(const char *path, JsonBuilder *b, GError **error)
+gboolean bench_write_json_node(const char *path, JsonBuilder *b,
+                               GError **error)
 {
   g_autoptr(JsonNode) root = json_builder_get_root(b);
   g_autoptr(JsonGenerator) gen = json_generator_new();
@@ -90,7 +91,7 @@ gboolean bench_write_json(const char *path, const BenchResult *r, int n,
     add_result(b, &r[i]);
   json_builder_end_array(b);
   json_builder_end_object(b);
-  return write_node(path, b, error);
+  return bench_write_json_node(path, b, error);
 }
 
 static const char *unary_fn_name(AgfUnaryFn fn)
@@ -175,7 +176,7 @@ gboolean bench_write_cases(const char *path, const BenchCase *const *cases,
   }
   json_builder_end_array(b);
   json_builder_end_object(b);
-  return write_node(path, b, error);
+  return bench_write_json_node(path, b, error);
 }
 
 static const BenchCase *find_case(const BenchCase *const *cases, int n,
@@ -187,22 +188,51 @@ static const BenchCase *find_case(const BenchCase *const *cases, int n,
   return NULL;
 }
 
+JsonArray *bench_load_torch_results(JsonParser *parser, const char *path,
+                                    const char *script, GError **error)
+{
+  if (!json_parser_load_from_file(parser, path, error)) {
+    g_prefix_error(error, "cannot read %s: ", path);
+    return NULL;
+  }
+  JsonObject *root = json_node_get_object(json_parser_get_root(parser));
+  JsonArray *res = root ? json_object_get_array_member(root, "results") : NULL;
+  if (!res)
+    g_set_error(error, AGF_ERROR, AGF_ERROR_FORMAT,
+                "%s has no \"results\" array: is %s up to date?", path, script);
+  return res;
+}
+
+void bench_read_torch_ids(JsonObject *o, AgfDType *dtype, char *backend,
+                          gsize backend_n, char *device, gsize device_n,
+                          char *device_name, gsize device_name_n)
+{
+  const char *dt = json_object_get_string_member_with_default(o, "dtype", "f32");
+  *dtype = strcmp(dt, "f16") == 0 ? AGF_F16 : AGF_F32;
+  g_strlcpy(backend, json_object_get_string_member_with_default(o, "backend", "torch"),
+            backend_n);
+  g_strlcpy(device, json_object_get_string_member_with_default(o, "device", "torch"),
+            device_n);
+  g_strlcpy(device_name,
+            json_object_get_string_member_with_default(o, "device_name", ""),
+            device_name_n);
+}
+
+gboolean bench_torch_suits(const char *our_backend, const char *torch_backend)
+{
+  return (strcmp(torch_backend, "torch-cuda") == 0) ==
+         (strcmp(our_backend, "vulkan") == 0);
+}
+
 static GArray *read_torch_rows(const char *out_path,
                                const BenchCase *const *cases, int n,
                                GError **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new();
-  if (!json_parser_load_from_file(parser, out_path, error)) {
-    g_prefix_error(error, "cannot read %s: ", out_path);
+  JsonArray *res = bench_load_torch_results(parser, out_path,
+                                            "bench_torch_ops.py", error);
+  if (!res)
     return NULL;
-  }
-  JsonObject *root = json_node_get_object(json_parser_get_root(parser));
-  JsonArray *res = root ? json_object_get_array_member(root, "results") : NULL;
-  if (!res) {
-    g_set_error(error, AGF_ERROR, AGF_ERROR_FORMAT,
-                "%s has no \"results\" array: is the script up to date?", out_path);
-    return NULL;
-  }
   GArray *rows = g_array_new(FALSE, TRUE, sizeof(BenchResult));
   for (guint i = 0; i < json_array_get_length(res); i++) {
     JsonObject *o = json_array_get_object_element(res, i);
@@ -210,15 +240,8 @@ static GArray *read_torch_rows(const char *out_path,
     r.c = find_case(cases, n, json_object_get_string_member_with_default(o, "case", ""));
     if (!r.c)
       continue;
-    const char *dt = json_object_get_string_member_with_default(o, "dtype", "f32");
-    r.dtype = strcmp(dt, "f16") == 0 ? AGF_F16 : AGF_F32;
-    g_strlcpy(r.backend, json_object_get_string_member_with_default(o, "backend", "torch"),
-              sizeof r.backend);
-    g_strlcpy(r.device, json_object_get_string_member_with_default(o, "device", "torch"),
-              sizeof r.device);
-    g_strlcpy(r.device_name,
-              json_object_get_string_member_with_default(o, "device_name", ""),
-              sizeof r.device_name);
+    bench_read_torch_ids(o, &r.dtype, r.backend, sizeof r.backend, r.device,
+                         sizeof r.device, r.device_name, sizeof r.device_name);
     r.usec = json_object_get_double_member_with_default(o, "usec", 0);
     if (r.usec <= 0)
       continue;
@@ -291,9 +314,7 @@ void bench_print_torch(const BenchResult *ours, int n_ours, const GArray *torch)
       const BenchResult *t = &g_array_index(torch, BenchResult, j);
       if (t->c != r->c || t->dtype != r->dtype)
         continue;
-      gboolean cuda = strcmp(t->backend, "torch-cuda") == 0;
-      gboolean want_cuda = strcmp(r->backend, "vulkan") == 0;
-      if (!best || cuda == want_cuda)
+      if (!best || bench_torch_suits(r->backend, t->backend))
         best = t;
     }
     if (!best)

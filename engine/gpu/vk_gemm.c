@@ -122,6 +122,27 @@ static SrcPush src_push(const AgfVkGemmOperand *o, uint32_t rows, uint32_t k,
 
 static const AgfVkBindKind storage2[2] = { AGF_VK_BIND_STORAGE, AGF_VK_BIND_STORAGE };
 
+/* Runs a kernel that reads o through push (pack or pad) over each batch,
+ * writing per_batch elements of dst per batch. Consumes dst: returns it,
+ * or unrefs it and returns NULL. */
+static AgfTensor *run_src_kernel(AgfDevice *dev, const AgfVkGemmOperand *o,
+                                 const AgfSpirv *spv, const uint32_t spec[2],
+                                 SrcPush *push, uint64_t per_batch,
+                                 AgfTensor *dst, GError **error)
+{
+  AgfVkPipeline *pl = agf_vk_pipeline(dev, spv, spec, 2, storage2, 2,
+                                      sizeof(SrcPush), error);
+  AgfVkBinding bind[2] = { agf_vk_bind(o->t), agf_vk_bind(dst) };
+  uint32_t gx, gy;
+  fold(dev, agf_div_up(per_batch, PACK_WG), &gx, &gy);
+  if (!pl || !dispatch_batches(dev, pl, bind, 2, push, sizeof *push,
+                               &push->batch_base, gx, gy, o->batches, error)) {
+    agf_tensor_unref(dst);
+    return NULL;
+  }
+  return dst;
+}
+
 /* Packs rows [row_base, row_base + 16 * panels) of o (rows_total rows,
  * k columns) into gemm_texel panels; returns the new temporary. */
 static AgfTensor *pack_panels(AgfDevice *dev, const AgfVkGemmOperand *o,
@@ -137,20 +158,10 @@ static AgfTensor *pack_panels(AgfDevice *dev, const AgfVkGemmOperand *o,
   AgfSpirv spv = dt == AGF_F16 ? AGF_SPIRV(agf_spv_gemm_pack_f16)
                                : AGF_SPIRV(agf_spv_gemm_pack);
   uint32_t spec[2] = { PANEL, o->geo != NULL };
-  AgfVkPipeline *pl = agf_vk_pipeline(dev, &spv, spec, 2, storage2, 2,
-                                      sizeof(SrcPush), error);
   SrcPush push = src_push(o, rows_total, k, row_base);
   push.dst_a = panels;
   push.dst_b = k4s;
-  AgfVkBinding bind[2] = { agf_vk_bind(o->t), agf_vk_bind(dst) };
-  uint32_t gx, gy;
-  fold(dev, agf_div_up(per_batch, PACK_WG), &gx, &gy);
-  if (!pl || !dispatch_batches(dev, pl, bind, 2, &push, sizeof push,
-                               &push.batch_base, gx, gy, o->batches, error)) {
-    agf_tensor_unref(dst);
-    return NULL;
-  }
-  return dst;
+  return run_src_kernel(dev, o, &spv, spec, &push, per_batch, dst, error);
 }
 
 /* Writes o as dense [rows_p, cols_p] matrices per batch, zero-padded:
@@ -169,20 +180,10 @@ static AgfTensor *pad_dense(AgfDevice *dev, const AgfVkGemmOperand *o,
                : out_dt == AGF_F16 ? AGF_SPIRV(agf_spv_gemm_pad_f32_to_f16)
                : AGF_SPIRV(agf_spv_gemm_pad);
   uint32_t spec[2] = { row_is_k, o->geo != NULL };
-  AgfVkPipeline *pl = agf_vk_pipeline(dev, &spv, spec, 2, storage2, 2,
-                                      sizeof(SrcPush), error);
   SrcPush push = src_push(o, rows_total, k, row_base);
   push.dst_a = rows_p;
   push.dst_b = cols_p;
-  AgfVkBinding bind[2] = { agf_vk_bind(o->t), agf_vk_bind(dst) };
-  uint32_t gx, gy;
-  fold(dev, agf_div_up(per_batch, PACK_WG), &gx, &gy);
-  if (!pl || !dispatch_batches(dev, pl, bind, 2, &push, sizeof push,
-                               &push.batch_base, gx, gy, o->batches, error)) {
-    agf_tensor_unref(dst);
-    return NULL;
-  }
-  return dst;
+  return run_src_kernel(dev, o, &spv, spec, &push, per_batch, dst, error);
 }
 
 static AgfVkBinding bias_binding(const AgfVkGemm *g)

@@ -3,6 +3,7 @@
  * so that decompression bombs are refused before the decoder allocates
  * anything, then the whole file goes to the decoder as one packet. */
 #include "io/image.h"
+#include "io/atomic_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -392,21 +393,6 @@ encode_png(const AgfImage *img, GError **error)
   return pkt;
 }
 
-static gboolean
-write_all(int fd, const guint8 *p, size_t n)
-{
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      return FALSE;
-    p += w;
-    n -= (size_t) w;
-  }
-  return TRUE;
-}
-
 gboolean
 agf_image_save_png(const AgfImage *img, const char *path, GError **error)
 {
@@ -421,36 +407,8 @@ agf_image_save_png(const AgfImage *img, const char *path, GError **error)
   AVPacket *pkt = encode_png(img, error);
   if (pkt == NULL)
     return FALSE;
-  char *tmp = g_strdup_printf("%s.XXXXXX", path);
-  int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0644);
-  gboolean ok = fd >= 0 && write_all(fd, pkt->data, pkt->size) &&
-                fsync(fd) == 0;
-  int e = errno;
-  if (fd >= 0 && close(fd) != 0 && ok) {
-    ok = FALSE;
-    e = errno;
-  }
-  if (ok && g_rename(tmp, path) != 0) {
-    ok = FALSE;
-    e = errno;
-  }
-  if (!ok) {
-    if (fd >= 0)
-      g_unlink(tmp);
-    g_set_error(error, AGF_ERROR, AGF_ERROR_IO, "cannot write %s: %s "
-                "(is the folder writable and the disk not full?)", path,
-                g_strerror(e));
-  } else {
-    /* Make the rename itself durable. */
-    char *dir = g_path_get_dirname(path);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      fsync(dfd);
-      close(dfd);
-    }
-    g_free(dir);
-  }
-  g_free(tmp);
+  gboolean ok = agf_atomic_write(path, "image", pkt->data,
+                                 (gsize) pkt->size, error);
   av_packet_free(&pkt);
   return ok;
 }

@@ -2,6 +2,7 @@
  * load / save (manifest.h). The encodings live in manifest_csv.c and
  * manifest_jsonl.c, the journal in manifest_journal.c. */
 #include "io/manifest_private.h"
+#include "io/atomic_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -467,56 +468,10 @@ char *agf_manifest_to_string(const AgfManifest *m, AgfManifestFormat format,
   return g_string_free(s, FALSE);
 }
 
-gboolean _agf_manifest_write_all(int fd, const char *p, gsize n)
-{
-  while (n) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      return FALSE;
-    p += w;
-    n -= (gsize)w;
-  }
-  return TRUE;
-}
-
-void _agf_manifest_fsync_dir_of(const char *path)
-{
-  g_autofree char *dir = g_path_get_dirname(path);
-  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    fsync(dfd);
-    close(dfd);
-  }
-}
-
 gboolean agf_manifest_save(const AgfManifest *m, const char *path,
                            AgfManifestFormat format, GError **error)
 {
   gsize len;
   g_autofree char *text = agf_manifest_to_string(m, format, &len);
-  g_autofree char *tmp = g_strdup_printf("%s.XXXXXX", path);
-  int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0644);
-  gboolean ok = fd >= 0 && _agf_manifest_write_all(fd, text, len) &&
-                fsync(fd) == 0;
-  int e = errno;
-  if (fd >= 0 && close(fd) != 0 && ok) {
-    ok = FALSE;
-    e = errno;
-  }
-  if (ok && g_rename(tmp, path) != 0) {
-    ok = FALSE;
-    e = errno;
-  }
-  if (!ok) {
-    if (fd >= 0)
-      g_unlink(tmp);
-    g_set_error(error, AGF_ERROR, AGF_ERROR_IO, "cannot write manifest %s: "
-                "%s (is the folder writable and the disk not full?)", path,
-                g_strerror(e));
-    return FALSE;
-  }
-  _agf_manifest_fsync_dir_of(path);
-  return TRUE;
+  return agf_atomic_write(path, "manifest", text, len, error);
 }

@@ -2,6 +2,7 @@
  * JSON line per record, fdatasync'd per batch, flock'd against a second
  * writer. */
 #include "io/manifest_private.h"
+#include "io/atomic_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +37,8 @@ AgfManifestJournal *agf_manifest_journal_open(const char *path,
     close(fd);
     return NULL;
   }
-  _agf_manifest_fsync_dir_of(path);
+  /* Best effort: a journal that was just created should survive a crash. */
+  agf_fsync_dir_of(path, NULL);
   g_autofree char *data = NULL;
   gsize len = 0;
   GError *e = NULL;
@@ -86,7 +88,7 @@ gboolean agf_manifest_journal_append(AgfManifestJournal *j,
     g_string_append_c(s, '\n');
   }
   g_mutex_lock(&j->lock);
-  gboolean ok = _agf_manifest_write_all(j->fd, s->str, s->len) &&
+  gboolean ok = agf_write_all(j->fd, s->str, s->len) &&
                 fdatasync(j->fd) == 0;
   int e = errno;
   g_mutex_unlock(&j->lock);

@@ -47,10 +47,5 @@ gboolean _agf_manifest_parse_jsonl(AgfManifest *m, const char *data,
                                    GError **error);
 void _agf_manifest_to_jsonl(const AgfManifest *m, GString *s);
 
-/* write(2) until done (EINTR retried); FALSE with errno set. */
-gboolean _agf_manifest_write_all(int fd, const char *p, gsize n);
-/* fsync the folder holding path, so a new or renamed entry survives a
- * crash; best effort. */
-void _agf_manifest_fsync_dir_of(const char *path);
 
 G_END_DECLS

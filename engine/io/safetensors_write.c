@@ -4,6 +4,7 @@
  * size) then name; compact JSON with "__metadata__" first and the tensors
  * in data order; the header padded with spaces to a multiple of 8. */
 #include "io/safetensors.h"
+#include "io/atomic_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -250,31 +251,6 @@ static GString *build_header(AgfSafetensorsWriter *w) {
   return s;
 }
 
-static gboolean write_all(int fd, const void *buf, size_t n) {
-  const guint8 *p = buf;
-  while (n) {
-    ssize_t k = write(fd, p, n > (1u << 30) ? (1u << 30) : n);
-    if (k < 0 && errno == EINTR)
-      continue;
-    if (k == 0)
-      errno = EIO;
-    if (k <= 0)
-      return FALSE;
-    p += k;
-    n -= (size_t)k;
-  }
-  return TRUE;
-}
-
-static gboolean io_fail(const char *path, const char *what, int err,
-                        GError **error) {
-  g_set_error(error, AGF_ERROR, AGF_ERROR_IO,
-              "cannot write weights file %s: %s failed: %s (check the folder "
-              "exists, is writable and the disk is not full)",
-              path, what, g_strerror(err));
-  return FALSE;
-}
-
 gboolean agf_safetensors_writer_write(AgfSafetensorsWriter *w, const char *path,
                                       GError **error) {
   g_ptr_array_sort(w->entries, entry_cmp);
@@ -291,47 +267,15 @@ gboolean agf_safetensors_writer_write(AgfSafetensorsWriter *w, const char *path,
   for (int i = 0; i < 8; i++)
     len8[i] = (guint8)((uint64_t)header->len >> (8 * i));
 
-  g_autofree char *tmp = g_strconcat(path, ".tmp-XXXXXX", NULL);
-  int fd = g_mkstemp_full(tmp, O_RDWR | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return io_fail(path, "creating a temporary file", errno, error);
-
-  const char *what = "writing";
-  gboolean ok =
-      write_all(fd, len8, 8) && write_all(fd, header->str, header->len);
-  for (guint i = 0; ok && i < w->entries->len; i++) {
+  g_autoptr(AgfAtomicFile) f =
+      agf_atomic_file_open(path, "weights file", error);
+  if (f == NULL || !agf_atomic_file_write(f, len8, 8, error) ||
+      !agf_atomic_file_write(f, header->str, header->len, error))
+    return FALSE;
+  for (guint i = 0; i < w->entries->len; i++) {
     const Entry *e = w->entries->pdata[i];
-    ok = write_all(fd, e->data, e->nbytes);
+    if (!agf_atomic_file_write(f, e->data, e->nbytes, error))
+      return FALSE;
   }
-  if (ok && fsync(fd) != 0) {
-    what = "fsync";
-    ok = FALSE;
-  }
-  int err = errno;
-  if (close(fd) != 0 && ok) {
-    err = errno;
-    what = "close";
-    ok = FALSE;
-  }
-  if (ok && rename(tmp, path) != 0) {
-    err = errno;
-    what = "rename";
-    ok = FALSE;
-  }
-  if (!ok) {
-    g_unlink(tmp);
-    return io_fail(path, what, err, error);
-  }
-  /* Make the rename itself durable. */
-  g_autofree char *dir = g_path_get_dirname(path);
-  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0)
-    return io_fail(path, "opening its folder to sync it", errno, error);
-  if (fsync(dfd) != 0) {
-    err = errno;
-    close(dfd);
-    return io_fail(path, "fsync of its folder", err, error);
-  }
-  close(dfd);
-  return TRUE;
+  return agf_atomic_file_commit(g_steal_pointer(&f), error);
 }

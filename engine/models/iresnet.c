@@ -249,32 +249,26 @@ AgfTensor *agf_iresnet_map(AgfIresnet *net, const AgfTensor *x,
   return out;
 }
 
+/* torch.flatten(x, 1) of the NCHW map (channel-major), fc, then bn. */
+static AgfTensor *embedding_head(gpointer data, AgfTensor *map,
+                                 GError **error)
+{
+  AgfIresnet *net = data;
+  int64_t shape[2] = { map->shape[0], -1 };
+  g_autoptr(AgfTensor) flat = agf_tensor_reshape(map, 2, shape, error);
+  g_autoptr(AgfTensor) fc = flat ? agf_layer_linear(net->w, "fc", flat, error)
+                                 : NULL;
+  return fc ? bn(net, "features", fc, error) : NULL;
+}
+
 gboolean agf_iresnet_forward(AgfIresnet *net, const AgfTensor *x,
                              AgfTensor **tokens, AgfTensor **embedding,
                              GError **error)
 {
   g_return_val_if_fail(tokens != NULL || embedding != NULL, FALSE);
   g_autoptr(AgfTensor) map = agf_iresnet_map(net, x, error);
-  if (!map)
-    return FALSE;
-  g_autoptr(AgfTensor) tok = NULL, emb = NULL;
-  if (tokens && !(tok = agf_map_to_tokens(map, error)))
-    return FALSE;
-  if (embedding) {
-    /* torch.flatten(x, 1) of the NCHW map: channel-major. */
-    int64_t shape[2] = { map->shape[0], -1 };
-    g_autoptr(AgfTensor) flat = agf_tensor_reshape(map, 2, shape, error);
-    g_autoptr(AgfTensor) fc = flat ? agf_layer_linear(net->w, "fc", flat,
-                                                      error)
-                                   : NULL;
-    if (!fc || !(emb = bn(net, "features", fc, error)))
-      return FALSE;
-  }
-  if (tokens)
-    *tokens = g_steal_pointer(&tok);
-  if (embedding)
-    *embedding = g_steal_pointer(&emb);
-  return TRUE;
+  return map && agf_map_outputs(map, embedding_head, net, tokens, embedding,
+                                error);
 }
 
 AgfTensor *agf_identity_context(const AgfTensor *tokens, int width,

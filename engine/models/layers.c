@@ -1,6 +1,8 @@
 /* Checkpoint-named layers over the op wrappers. */
 #include "models/layers.h"
 
+#include <string.h>
+
 AgfConv2dParams agf_conv_params(int stride, int pad)
 {
   return (AgfConv2dParams){ .stride_h = stride, .stride_w = stride,
@@ -93,6 +95,35 @@ AgfTensor *agf_layer_batch_norm(AgfWeights *w, const char *prefix,
     if (!(t[i] = param(w, prefix, leaves[i], FALSE, error)))
       return NULL;
   return agf_batch_norm(x, t[0], t[1], t[2], t[3], eps, error);
+}
+
+static void param_decl_clear(gpointer p)
+{
+  g_free(((AgfParamDecl *)p)->name);
+}
+
+GArray *agf_param_decls_new(void)
+{
+  GArray *a = g_array_new(FALSE, FALSE, sizeof(AgfParamDecl));
+  g_array_set_clear_func(a, param_decl_clear);
+  return a;
+}
+
+void agf_param_decls_collect(const char *name, int ndim, const int64_t *shape,
+                             gpointer decls)
+{
+  AgfParamDecl d = { .name = g_strdup(name),
+                     .ndim = MIN(ndim, AGF_ST_MAX_DIMS) };
+  memcpy(d.shape, shape, sizeof(int64_t) * (size_t)d.ndim);
+  g_array_append_val((GArray *)decls, d);
+}
+
+gint64 agf_param_decl_numel(const AgfParamDecl *d)
+{
+  gint64 n = 1;
+  for (int i = 0; i < d->ndim; i++)
+    n *= d->shape[i];
+  return n;
 }
 
 gboolean agf_param_check_at(AgfParamCheck *sub, const AgfParamCheck *parent,
@@ -229,4 +260,20 @@ AgfTensor *agf_map_to_tokens(const AgfTensor *x, GError **error)
   g_autoptr(AgfTensor) t = agf_tensor_permute(flat, (int[]){ 0, 2, 1 },
                                               error);
   return t ? agf_tensor_contiguous(t, error) : NULL;
+}
+
+gboolean agf_map_outputs(AgfTensor *map, AgfEmbeddingHead head,
+                         gpointer net, AgfTensor **tokens,
+                         AgfTensor **embedding, GError **error)
+{
+  g_autoptr(AgfTensor) tok = NULL, emb = NULL;
+  if (tokens && !(tok = agf_map_to_tokens(map, error)))
+    return FALSE;
+  if (embedding && !(emb = head(net, map, error)))
+    return FALSE;
+  if (tokens)
+    *tokens = g_steal_pointer(&tok);
+  if (embedding)
+    *embedding = g_steal_pointer(&emb);
+  return TRUE;
 }

@@ -58,6 +58,21 @@ typedef struct {
   gpointer listener_data;
 } AgfParamCheck;
 
+/* One declared tensor, as agf_param_decls_collect records it. */
+typedef struct {
+  char *name;
+  int ndim;
+  int64_t shape[AGF_ST_MAX_DIMS];
+} AgfParamDecl;
+
+/* A new empty GArray of AgfParamDecl that frees the names with it. */
+GArray *agf_param_decls_new(void);
+/* An AgfParamListener appending to the agf_param_decls_new() array decls:
+ * the declarations in order, for initialisers and file hashes. */
+void agf_param_decls_collect(const char *name, int ndim, const int64_t *shape,
+                             gpointer decls);
+gint64 agf_param_decl_numel(const AgfParamDecl *d);
+
 /* sub = a check at parent's prefix + prefix, with parent's file and
  * listener and a count from 0 (add it to the parent's when it should
  * count there). Fails only for a prefix longer than the buffer. */
@@ -101,5 +116,14 @@ gboolean agf_param_expect_vec(AgfParamCheck *c, const char *prefix,
 /* A feature map [B, C, H, W] as a token sequence [B, H*W, C] (row-major
  * positions, the order of PyTorch's x.flatten(2).transpose(1, 2)). */
 AgfTensor *agf_map_to_tokens(const AgfTensor *x, GError **error);
+
+/* The outputs of a face network from its final feature map: tokens
+ * (agf_map_to_tokens) when asked for, and the embedding that head(net, map)
+ * computes when asked for. Both or neither are set. */
+typedef AgfTensor *(*AgfEmbeddingHead)(gpointer net, AgfTensor *map,
+                                       GError **error);
+gboolean agf_map_outputs(AgfTensor *map, AgfEmbeddingHead head,
+                         gpointer net, AgfTensor **tokens,
+                         AgfTensor **embedding, GError **error);
 
 G_END_DECLS

@@ -331,35 +331,31 @@ AgfTensor *agf_mobilefacenet_map(AgfMobilefacenet *net, const AgfTensor *x,
   return map;
 }
 
+/* Global depthwise conv (unpadded, the kernel covers the whole map), then
+ * two linear layers. */
+static AgfTensor *embedding_head(gpointer data, AgfTensor *map,
+                                 GError **error)
+{
+  AgfMobilefacenet *net = data;
+  AgfConv2dParams p = agf_conv_params(1, 0);
+  p.groups = net->cfg.last_width;
+  g_autoptr(AgfTensor) g = agf_layer_conv2d(net->w, "logits.dw", map, &p,
+                                            error);
+  int64_t shape[2] = { map->shape[0], net->cfg.last_width };
+  g_autoptr(AgfTensor) flat = g ? agf_tensor_reshape(g, 2, shape, error)
+                                : NULL;
+  g_autoptr(AgfTensor) fc = flat ? agf_layer_linear(net->w, "logits.fc",
+                                                    flat, error)
+                                 : NULL;
+  return fc ? agf_layer_linear(net->w, "logits.linear", fc, error) : NULL;
+}
+
 gboolean agf_mobilefacenet_forward(AgfMobilefacenet *net, const AgfTensor *x,
                                    AgfTensor **tokens, AgfTensor **embedding,
                                    GError **error)
 {
   g_return_val_if_fail(tokens != NULL || embedding != NULL, FALSE);
   g_autoptr(AgfTensor) map = agf_mobilefacenet_map(net, x, error);
-  if (!map)
-    return FALSE;
-  g_autoptr(AgfTensor) tok = NULL, emb = NULL;
-  if (tokens && !(tok = agf_map_to_tokens(map, error)))
-    return FALSE;
-  if (embedding) {
-    /* Global depthwise conv: unpadded, the kernel covers the whole map. */
-    AgfConv2dParams p = agf_conv_params(1, 0);
-    p.groups = net->cfg.last_width;
-    g_autoptr(AgfTensor) g = agf_layer_conv2d(net->w, "logits.dw", map, &p,
-                                              error);
-    int64_t shape[2] = { map->shape[0], net->cfg.last_width };
-    g_autoptr(AgfTensor) flat = g ? agf_tensor_reshape(g, 2, shape, error)
-                                  : NULL;
-    g_autoptr(AgfTensor) fc = flat ? agf_layer_linear(net->w, "logits.fc",
-                                                      flat, error)
-                                   : NULL;
-    if (!fc || !(emb = agf_layer_linear(net->w, "logits.linear", fc, error)))
-      return FALSE;
-  }
-  if (tokens)
-    *tokens = g_steal_pointer(&tok);
-  if (embedding)
-    *embedding = g_steal_pointer(&emb);
-  return TRUE;
+  return map && agf_map_outputs(map, embedding_head, net, tokens, embedding,
+                                error);
 }

@@ -193,32 +193,13 @@ char *agf_preset_describe(void)
 
 /* ---- tensor lists ---- */
 
-typedef struct {
-  char *name;
-  int ndim;
-  int64_t shape[AGF_ST_MAX_DIMS];
-} Decl;
-
-static void decl_clear(gpointer p)
-{
-  g_free(((Decl *)p)->name);
-}
-
-static void collect(const char *name, int ndim, const int64_t *shape,
-                    gpointer data)
-{
-  Decl d = { .name = g_strdup(name), .ndim = MIN(ndim, AGF_ST_MAX_DIMS) };
-  memcpy(d.shape, shape, sizeof(int64_t) * (size_t)d.ndim);
-  g_array_append_val((GArray *)data, d);
-}
-
 /* Every declaration of the network, in declaration order. */
 static GArray *declarations(const AgfPresetConfigs *c, AgfNetKind k,
                             GError **error)
 {
-  g_autoptr(GArray) all = g_array_new(FALSE, FALSE, sizeof(Decl));
-  g_array_set_clear_func(all, decl_clear);
-  AgfParamCheck check = { .listener = collect, .listener_data = all };
+  g_autoptr(GArray) all = agf_param_decls_new();
+  AgfParamCheck check = { .listener = agf_param_decls_collect,
+                          .listener_data = all };
   return declare(c, k, &check, error) ? g_steal_pointer(&all) : NULL;
 }
 
@@ -234,7 +215,7 @@ gboolean agf_preset_list_tensors(AgfPreset p, AgfNetKind k,
   if (!all)
     return FALSE;
   for (guint i = 0; i < all->len; i++) {
-    const Decl *d = &g_array_index(all, Decl, i);
+    const AgfParamDecl *d = &g_array_index(all, AgfParamDecl, i);
     fn(d->name, d->ndim, d->shape, data);
   }
   return TRUE;
@@ -255,26 +236,18 @@ static gboolean has_suffix(const char *s, const char *suffix)
   return g_str_has_suffix(s, suffix);
 }
 
-static gint64 numel_of(const Decl *d)
-{
-  gint64 n = 1;
-  for (int i = 0; i < d->ndim; i++)
-    n *= d->shape[i];
-  return n;
-}
-
 /* "<prefix>.weight" (or weight_v) of rank >= 2 -> fan_in, by prefix. */
 static GHashTable *fan_ins(GArray *all)
 {
   GHashTable *t = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                         NULL);
   for (guint i = 0; i < all->len; i++) {
-    const Decl *d = &g_array_index(all, Decl, i);
+    const AgfParamDecl *d = &g_array_index(all, AgfParamDecl, i);
     const char *dot = strrchr(d->name, '.');
     if (d->ndim < 2 || !dot ||
         (strcmp(dot, ".weight") && strcmp(dot, ".weight_v")))
       continue;
-    gint64 fan = numel_of(d) / d->shape[0];
+    gint64 fan = agf_param_decl_numel(d) / d->shape[0];
     g_hash_table_insert(t, g_strndup(d->name, (gsize)(dot - d->name)),
                         GSIZE_TO_POINTER((gsize)fan));
   }
@@ -297,10 +270,10 @@ static void uniform(float *x, gint64 n, guint64 seed, const char *name,
 }
 
 /* One tensor's values by PyTorch's default for its kind (presets.h). */
-static gboolean init_tensor(const Decl *d, GHashTable *fans, guint64 seed,
+static gboolean init_tensor(const AgfParamDecl *d, GHashTable *fans, guint64 seed,
                             float *x, GError **error)
 {
-  const gint64 n = numel_of(d);
+  const gint64 n = agf_param_decl_numel(d);
   const char *name = d->name, *dot = strrchr(name, '.');
   const char *leaf = dot ? dot + 1 : name;
   g_autofree char *prefix = dot ? g_strndup(name, (gsize)(dot - name))
@@ -341,9 +314,9 @@ static gboolean init_tensor(const Decl *d, GHashTable *fans, guint64 seed,
 }
 
 /* weight_g = ||weight_v|| per output row (torch weight_norm at wrap). */
-static void weight_norm_g(float *g, const float *v, const Decl *vd)
+static void weight_norm_g(float *g, const float *v, const AgfParamDecl *vd)
 {
-  gint64 rows = vd->shape[0], cols = numel_of(vd) / rows;
+  gint64 rows = vd->shape[0], cols = agf_param_decl_numel(vd) / rows;
   for (gint64 r = 0; r < rows; r++) {
     double s = 0;
     for (gint64 i = 0; i < cols; i++)
@@ -443,13 +416,13 @@ static void oanet_meta(AgfSafetensorsWriter *w, const AgfOanetConfig *c)
 
 /* ---- writing ---- */
 
-static gboolean add(AgfSafetensorsWriter *w, const Decl *d, const float *x,
+static gboolean add(AgfSafetensorsWriter *w, const AgfParamDecl *d, const float *x,
                     AgfStDType dt, GError **error)
 {
   if (dt == AGF_ST_F32)
     return agf_safetensors_writer_add(w, d->name, dt, d->ndim, d->shape, x,
                                       error);
-  const gint64 n = numel_of(d);
+  const gint64 n = agf_param_decl_numel(d);
   g_autofree uint16_t *h = g_new(uint16_t, n);
   for (gint64 i = 0; i < n; i++)
     h[i] = agf_f32_to_f16(x[i]);
@@ -475,10 +448,10 @@ gboolean agf_preset_write_random(AgfPreset p, AgfNetKind k, guint64 seed,
   g_autoptr(GHashTable) fans = fan_ins(all);
   g_autoptr(AgfSafetensorsWriter) w = agf_safetensors_writer_new();
   g_autofree float *g_pending = NULL; /* classifier.weight_g, after v */
-  const Decl *g_decl = NULL;
+  const AgfParamDecl *g_decl = NULL;
   for (guint i = 0; i < all->len; i++) {
-    const Decl *d = &g_array_index(all, Decl, i);
-    g_autofree float *x = g_new(float, numel_of(d));
+    const AgfParamDecl *d = &g_array_index(all, AgfParamDecl, i);
+    g_autofree float *x = g_new(float, agf_param_decl_numel(d));
     if (!init_tensor(d, fans, seed, x, error))
       return FALSE;
     if (has_suffix(d->name, ".weight_g")) {
