@@ -10,6 +10,7 @@ AGF_PACKAGES=(
   libglib2.0-dev libjson-glib-dev libopenblas-dev libopenblas0-pthread
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libavdevice-dev
   python3-torch python3-numpy
+  libgtk-4-dev xvfb xauth dbus
 )
 
 # Installs the missing ones of the given packages (default: AGF_PACKAGES).

@@ -1,0 +1,38 @@
+/* Where the app finds its networks. A models root holds:
+ *
+ *   ROOT/dfg/autoencoder_kl.safetensors   DFG autoencoder (SD-1.5 AutoencoderKL)
+ *   ROOT/dfg/unet.safetensors             DFG U-Net (with agfas.schedule.* keys)
+ *   ROOT/dfg/iresnet.safetensors          DFG identity net (ArcFace iresnet)
+ *   ROOT/oanet.safetensors                OA-Net (live/spoof scorer)
+ *   ROOT/face/{pnet,rnet,onet}.safetensors  MTCNN (pipeline/face_models.h)
+ *
+ * Roots are searched in this order, each file independently (first hit wins):
+ *   1. $AGFAS_MODELS_DIR
+ *   2. SOURCE/resources/models   (the source tree the app was built from)
+ *   3. DATADIR/agfas/models      (installed)
+ * `agfas-train import` writes these files from upstream checkpoints; the
+ * model presets (engine/models/presets.h) make random ones for tests. */
+#pragma once
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  AGFAS_MODEL_AUTOENCODER,
+  AGFAS_MODEL_UNET,
+  AGFAS_MODEL_IDENTITY,
+  AGFAS_MODEL_OANET,
+  AGFAS_MODEL_COUNT
+} AgfasModel;
+
+/* The file's path relative to a models root ("dfg/unet.safetensors"). */
+const char *agfas_model_relpath(AgfasModel m);
+/* Human-readable name ("DFG U-Net"). */
+const char *agfas_model_title(AgfasModel m);
+/* The searched roots in order (NULL-terminated; g_strfreev). */
+char **agfas_models_search_path(void);
+/* The first existing file for m, or NULL and an error (AGF_ERROR_IO) that
+ * lists where it looked and how to get the file. */
+char *agfas_model_find(AgfasModel m, GError **error);
+
+G_END_DECLS

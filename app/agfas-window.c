@@ -1,0 +1,396 @@
+/* See agfas-window.h. */
+#include "agfas-window.h"
+
+#include "nn/device.h"
+
+/* The verdict's threshold on the spoof probability. */
+#define SPOOF_THRESHOLD 0.5
+
+struct _AgfasWindow {
+  GtkApplicationWindow parent_instance;
+  GtkStack *stack;
+  GtkDropDown *device_dropdown, *sampler_dropdown, *cmap_dropdown,
+    *norm_dropdown;
+  GtkAdjustment *t0_adj, *steps_adj, *seed_adj;
+  GtkSwitch *mask_switch;
+  GtkLabel *score_label, *status_label;
+  GtkLevelBar *score_bar;
+  GtkProgressBar *progress_bar;
+  AgfasPanel *input_panel, *recon_panel, *heat_panel, *cue_panel;
+
+  AgfasEngine *engine;
+  GStrv device_specs;    /* parallel to the device dropdown's items */
+  GFile *file;
+  GCancellable *cancellable;
+  guint generation;      /* of the latest request; stale results dropped */
+  AgfasWindowState state;
+  guint runs_finished;
+};
+
+G_DEFINE_FINAL_TYPE(AgfasWindow, agfas_window, GTK_TYPE_APPLICATION_WINDOW)
+
+typedef struct {
+  AgfasEngine *engine;
+  char *spec, *path;
+  AgfasAnalysisParams params;
+  AgfasWindow *window;   /* ref: progress goes to it */
+  guint generation;
+} RunData;
+
+static void run_data_free(gpointer data)
+{
+  RunData *d = data;
+  agfas_engine_unref(d->engine);
+  g_free(d->spec);
+  g_free(d->path);
+  g_object_unref(d->window);
+  g_free(d);
+}
+
+typedef struct {
+  AgfasWindow *window;
+  guint generation;
+  int done, total;
+} ProgressMsg;
+
+static gboolean progress_on_main(gpointer data)
+{
+  ProgressMsg *m = data;
+  AgfasWindow *self = m->window;
+  if (m->generation == self->generation && self->state == AGFAS_WINDOW_RUNNING) {
+    g_autofree char *text = g_strdup_printf("Denoising step %d / %d",
+                                            m->done, m->total);
+    gtk_progress_bar_set_fraction(self->progress_bar,
+                                  m->total ? (double)m->done / m->total : 0);
+    gtk_progress_bar_set_text(self->progress_bar, text);
+  }
+  g_object_unref(m->window);
+  g_free(m);
+  return G_SOURCE_REMOVE;
+}
+
+/* Worker thread -> main loop. */
+static void on_progress(int done, int total, gpointer data)
+{
+  RunData *d = data;
+  ProgressMsg *m = g_new(ProgressMsg, 1);
+  m->window = g_object_ref(d->window);
+  m->generation = d->generation;
+  m->done = done, m->total = total;
+  g_main_context_invoke(NULL, progress_on_main, m);
+}
+
+static void run_thread(GTask *task, gpointer source, gpointer task_data,
+                       GCancellable *cancellable)
+{
+  (void)source;
+  RunData *d = task_data;
+  GError *error = NULL;
+  AgfasAnalysisResult *r = agfas_engine_run(d->engine, d->spec, d->path,
+                                            &d->params, cancellable,
+                                            on_progress, d, &error);
+  if (r)
+    g_task_return_pointer(task, r, (GDestroyNotify)agfas_analysis_result_free);
+  else
+    g_task_return_error(task, error);
+}
+
+static GdkTexture *pixels_texture(const AgfasPixels *px)
+{
+  if (!px->rgba)
+    return NULL;
+  return gdk_memory_texture_new(px->width, px->height,
+                                GDK_MEMORY_R8G8B8A8, px->rgba,
+                                (gsize)px->width * 4);
+}
+
+static void show_result(AgfasWindow *self, const AgfasAnalysisResult *r)
+{
+  g_autoptr(GdkTexture) in = pixels_texture(&r->input);
+  agfas_panel_show(self->input_panel, in, r->face_note);
+  agfas_canvas_set_face(agfas_panel_get_canvas(self->input_panel), r->box,
+                        r->landmarks);
+  g_autoptr(GdkTexture) rec = pixels_texture(&r->recon);
+  g_autoptr(GdkTexture) heat = pixels_texture(&r->heat);
+  g_autoptr(GdkTexture) cue = pixels_texture(&r->cue);
+  agfas_panel_show(self->recon_panel, rec, r->dfg_note);
+  agfas_panel_show(self->heat_panel, heat, r->dfg_note);
+  agfas_panel_show(self->cue_panel, cue, r->dfg_note);
+
+  if (r->has_score) {
+    g_autofree char *s = g_strdup_printf(
+      "Spoof probability %.3f: %s", r->score,
+      r->score >= SPOOF_THRESHOLD ? "spoof" : "live");
+    gtk_label_set_text(self->score_label, s);
+    gtk_level_bar_set_value(self->score_bar, r->score);
+  } else {
+    gtk_label_set_text(self->score_label, r->score_note);
+  }
+  gtk_widget_set_visible(GTK_WIDGET(self->score_bar), r->has_score);
+  /* The verdict in large type; a missing-model note as plain text. */
+  if (r->has_score)
+    gtk_widget_add_css_class(GTK_WIDGET(self->score_label), "score");
+  else
+    gtk_widget_remove_css_class(GTK_WIDGET(self->score_label), "score");
+  g_autofree char *status = g_strdup_printf(
+    "%s · %d U-Net calls · %.2f s", r->device_name, r->n_calls, r->seconds);
+  gtk_label_set_text(self->status_label, status);
+}
+
+static void on_run_done(GObject *source, GAsyncResult *res, gpointer data)
+{
+  (void)data;
+  AgfasWindow *self = AGFAS_WINDOW(source);
+  RunData *d = g_task_get_task_data(G_TASK(res));
+  GError *error = NULL;
+  g_autoptr(AgfasAnalysisResult) r = g_task_propagate_pointer(G_TASK(res),
+                                                              &error);
+  if (d->generation != self->generation) {
+    /* Superseded by a newer request: only its result counts. */
+    g_clear_error(&error);
+    return;
+  }
+  self->runs_finished++;
+  gtk_progress_bar_set_fraction(self->progress_bar, r ? 1 : 0);
+  gtk_progress_bar_set_text(self->progress_bar, r ? "Done" : "Failed");
+  if (!r) {
+    self->state = AGFAS_WINDOW_FAILED;
+    gtk_label_set_text(self->status_label, error->message);
+    gtk_label_set_text(self->score_label, "Analysis failed");
+    g_error_free(error);
+    return;
+  }
+  self->state = AGFAS_WINDOW_DONE;
+  show_result(self, r);
+}
+
+static void read_params(AgfasWindow *self, AgfasAnalysisParams *p)
+{
+  static const AgfColormap cmaps[] = { AGF_CMAP_VIRIDIS, AGF_CMAP_INFERNO,
+                                       AGF_CMAP_TURBO, AGF_CMAP_GREY };
+  agfas_analysis_params_init(p);
+  p->strength = gtk_adjustment_get_value(self->t0_adj);
+  p->steps = (int)gtk_adjustment_get_value(self->steps_adj);
+  p->seed = (guint64)gtk_adjustment_get_value(self->seed_adj);
+  g_strlcpy(p->sampler,
+            gtk_drop_down_get_selected(self->sampler_dropdown) == 1 ? "pndm"
+                                                                    : "ddim",
+            sizeof p->sampler);
+  guint c = gtk_drop_down_get_selected(self->cmap_dropdown);
+  p->cmap = cmaps[c < G_N_ELEMENTS(cmaps) ? c : 0];
+  p->fixed_range = gtk_drop_down_get_selected(self->norm_dropdown) == 1;
+  p->mask = gtk_switch_get_active(self->mask_switch);
+}
+
+static void start_run(AgfasWindow *self)
+{
+  if (!self->file)
+    return;
+  if (self->cancellable)
+    g_cancellable_cancel(self->cancellable);
+  g_clear_object(&self->cancellable);
+  self->cancellable = g_cancellable_new();
+  self->generation++;
+  self->state = AGFAS_WINDOW_RUNNING;
+
+  RunData *d = g_new0(RunData, 1);
+  d->engine = agfas_engine_ref(self->engine);
+  guint sel = gtk_drop_down_get_selected(self->device_dropdown);
+  if (self->device_specs && sel < g_strv_length(self->device_specs))
+    d->spec = g_strdup(self->device_specs[sel]);
+  d->path = g_file_get_path(self->file);
+  read_params(self, &d->params);
+  d->window = g_object_ref(self);
+  d->generation = self->generation;
+
+  gtk_progress_bar_set_fraction(self->progress_bar, 0);
+  gtk_progress_bar_set_text(self->progress_bar, "Analysing…");
+  GTask *task = g_task_new(self, self->cancellable, on_run_done, NULL);
+  g_task_set_source_tag(task, start_run);
+  g_task_set_task_data(task, d, run_data_free);
+  g_task_run_in_thread(task, run_thread);
+  g_object_unref(task);
+}
+
+static void on_knob_changed(AgfasWindow *self)
+{
+  start_run(self);
+}
+
+static gboolean on_drop(GtkDropTarget *target, const GValue *value, double x,
+                        double y, gpointer data)
+{
+  (void)target, (void)x, (void)y;
+  AgfasWindow *self = data;
+  GSList *files = gdk_file_list_get_files(g_value_get_boxed(value));
+  if (!files)
+    return FALSE;
+  agfas_window_open(self, files->data);
+  g_slist_free(files);
+  return TRUE;
+}
+
+static void fill_devices(AgfasWindow *self)
+{
+  GError *error = NULL;
+  int n = 0;
+  g_autofree AgfDeviceInfo *infos = agf_device_list(&n, &error);
+  GtkStringList *names = gtk_string_list_new(NULL);
+  GPtrArray *specs = g_ptr_array_new();
+  gtk_string_list_append(names, "Automatic device");
+  g_ptr_array_add(specs, g_strdup("auto"));
+  for (int i = 0; infos && i < n; i++) {
+    g_autofree char *label = g_strdup_printf("%s (%s)", infos[i].name,
+                                             infos[i].spec);
+    gtk_string_list_append(names, label);
+    g_ptr_array_add(specs, g_strdup(infos[i].spec));
+  }
+  if (error) {
+    g_warning("listing compute devices failed: %s", error->message);
+    g_error_free(error);
+  }
+  g_ptr_array_add(specs, NULL);
+  self->device_specs = (GStrv)g_ptr_array_free(specs, FALSE);
+  gtk_drop_down_set_model(self->device_dropdown, G_LIST_MODEL(names));
+  g_object_unref(names);
+}
+
+static void agfas_window_dispose(GObject *object)
+{
+  AgfasWindow *self = AGFAS_WINDOW(object);
+  if (self->cancellable)
+    g_cancellable_cancel(self->cancellable);
+  g_clear_object(&self->cancellable);
+  g_clear_object(&self->file);
+  /* No gtk_widget_dispose_template(): GTK 4.8's unparents every bound
+   * object, adjustments included (criticals); GtkWindow's own dispose
+   * destroys the child and the title bar. */
+  G_OBJECT_CLASS(agfas_window_parent_class)->dispose(object);
+}
+
+static void agfas_window_finalize(GObject *object)
+{
+  AgfasWindow *self = AGFAS_WINDOW(object);
+  g_clear_pointer(&self->engine, agfas_engine_unref);
+  g_strfreev(self->device_specs);
+  G_OBJECT_CLASS(agfas_window_parent_class)->finalize(object);
+}
+
+static void agfas_window_class_init(AgfasWindowClass *klass)
+{
+  GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
+  G_OBJECT_CLASS(klass)->dispose = agfas_window_dispose;
+  G_OBJECT_CLASS(klass)->finalize = agfas_window_finalize;
+  g_type_ensure(AGFAS_TYPE_PANEL);
+  gtk_widget_class_set_template_from_resource(
+    wc, "/io/github/agfas/Studio/ui/agfas-window.ui");
+#define BIND(name) gtk_widget_class_bind_template_child(wc, AgfasWindow, name)
+  BIND(stack);
+  BIND(device_dropdown);
+  BIND(sampler_dropdown);
+  BIND(cmap_dropdown);
+  BIND(norm_dropdown);
+  BIND(t0_adj);
+  BIND(steps_adj);
+  BIND(seed_adj);
+  BIND(mask_switch);
+  BIND(score_label);
+  BIND(status_label);
+  BIND(score_bar);
+  BIND(progress_bar);
+  BIND(input_panel);
+  BIND(recon_panel);
+  BIND(heat_panel);
+  BIND(cue_panel);
+#undef BIND
+  gtk_widget_class_bind_template_callback(wc, on_knob_changed);
+}
+
+static void agfas_window_init(AgfasWindow *self)
+{
+  gtk_widget_init_template(GTK_WIDGET(self));
+  fill_devices(self);
+  /* Colour the bar by verdict: below the threshold "live", above "spoof". */
+  gtk_level_bar_remove_offset_value(self->score_bar, GTK_LEVEL_BAR_OFFSET_LOW);
+  gtk_level_bar_remove_offset_value(self->score_bar, GTK_LEVEL_BAR_OFFSET_HIGH);
+  gtk_level_bar_remove_offset_value(self->score_bar, GTK_LEVEL_BAR_OFFSET_FULL);
+  gtk_level_bar_add_offset_value(self->score_bar, "live", SPOOF_THRESHOLD);
+  gtk_level_bar_add_offset_value(self->score_bar, "spoof", 1.0);
+  gtk_level_bar_set_min_value(self->score_bar, 0);
+  gtk_level_bar_set_max_value(self->score_bar, 1);
+  /* Knob signals are connected here, after the template set their
+   * initial values, so building the window does not start runs. */
+  GObject *knobs[] = { G_OBJECT(self->t0_adj), G_OBJECT(self->steps_adj),
+                       G_OBJECT(self->seed_adj) };
+  for (guint i = 0; i < G_N_ELEMENTS(knobs); i++)
+    g_signal_connect_swapped(knobs[i], "value-changed",
+                             G_CALLBACK(on_knob_changed), self);
+  GObject *drops[] = { G_OBJECT(self->sampler_dropdown),
+                       G_OBJECT(self->cmap_dropdown),
+                       G_OBJECT(self->norm_dropdown) };
+  for (guint i = 0; i < G_N_ELEMENTS(drops); i++)
+    g_signal_connect_swapped(drops[i], "notify::selected",
+                             G_CALLBACK(on_knob_changed), self);
+  g_signal_connect_swapped(self->mask_switch, "notify::active",
+                           G_CALLBACK(on_knob_changed), self);
+
+  GtkDropTarget *drop = gtk_drop_target_new(GDK_TYPE_FILE_LIST,
+                                            GDK_ACTION_COPY);
+  g_signal_connect(drop, "drop", G_CALLBACK(on_drop), self);
+  gtk_widget_add_controller(GTK_WIDGET(self), GTK_EVENT_CONTROLLER(drop));
+}
+
+AgfasWindow *agfas_window_new(GtkApplication *app, AgfasEngine *engine)
+{
+  AgfasWindow *self = g_object_new(AGFAS_TYPE_WINDOW, "application", app,
+                                   NULL);
+  self->engine = agfas_engine_ref(engine);
+  return self;
+}
+
+void agfas_window_open(AgfasWindow *self, GFile *file)
+{
+  g_return_if_fail(AGFAS_IS_WINDOW(self) && G_IS_FILE(file));
+  g_set_object(&self->file, file);
+  g_autofree char *name = g_file_get_basename(file);
+  gtk_window_set_title(GTK_WINDOW(self), name);
+  gtk_stack_set_visible_child_name(self->stack, "analysis");
+  for (int i = 0; i < AGFAS_PANEL_COUNT; i++)
+    agfas_panel_show(agfas_window_get_panel(self, i), NULL, NULL);
+  gtk_label_set_text(self->score_label, "");
+  gtk_label_set_text(self->status_label, "");
+  start_run(self);
+}
+
+AgfasWindowState agfas_window_get_state(AgfasWindow *self)
+{
+  g_return_val_if_fail(AGFAS_IS_WINDOW(self), AGFAS_WINDOW_EMPTY);
+  return self->state;
+}
+
+AgfasPanel *agfas_window_get_panel(AgfasWindow *self, AgfasPanelId id)
+{
+  g_return_val_if_fail(AGFAS_IS_WINDOW(self), NULL);
+  AgfasPanel *panels[] = { self->input_panel, self->recon_panel,
+                           self->heat_panel, self->cue_panel };
+  g_return_val_if_fail(id < AGFAS_PANEL_COUNT, NULL);
+  return panels[id];
+}
+
+const char *agfas_window_get_score_text(AgfasWindow *self)
+{
+  g_return_val_if_fail(AGFAS_IS_WINDOW(self), NULL);
+  return gtk_label_get_text(self->score_label);
+}
+
+const char *agfas_window_get_status_text(AgfasWindow *self)
+{
+  g_return_val_if_fail(AGFAS_IS_WINDOW(self), NULL);
+  return gtk_label_get_text(self->status_label);
+}
+
+guint agfas_window_get_runs_finished(AgfasWindow *self)
+{
+  g_return_val_if_fail(AGFAS_IS_WINDOW(self), 0);
+  return self->runs_finished;
+}

@@ -1,0 +1,43 @@
+/* The main window: welcome page, or the four-panel analysis of one image
+ * with the knobs pane. Every knob change re-runs the analysis on a worker
+ * thread, cancelling the previous run. */
+#pragma once
+#include <gtk/gtk.h>
+
+#include "agfas-analysis.h"
+#include "agfas-panel.h"
+
+G_BEGIN_DECLS
+
+#define AGFAS_TYPE_WINDOW (agfas_window_get_type())
+G_DECLARE_FINAL_TYPE(AgfasWindow, agfas_window, AGFAS, WINDOW,
+                     GtkApplicationWindow)
+
+typedef enum {
+  AGFAS_WINDOW_EMPTY,    /* welcome page */
+  AGFAS_WINDOW_RUNNING,  /* an analysis is in flight */
+  AGFAS_WINDOW_DONE,     /* the last analysis finished */
+  AGFAS_WINDOW_FAILED,   /* the last analysis failed (status says why) */
+} AgfasWindowState;
+
+typedef enum {
+  AGFAS_PANEL_INPUT,
+  AGFAS_PANEL_RECON,
+  AGFAS_PANEL_HEAT,
+  AGFAS_PANEL_CUE,
+  AGFAS_PANEL_COUNT
+} AgfasPanelId;
+
+AgfasWindow *agfas_window_new(GtkApplication *app, AgfasEngine *engine);
+/* Shows the analysis of file (a local image) and starts it. */
+void agfas_window_open(AgfasWindow *self, GFile *file);
+AgfasWindowState agfas_window_get_state(AgfasWindow *self);
+AgfasPanel *agfas_window_get_panel(AgfasWindow *self, AgfasPanelId id);
+/* The score line ("Spoof probability 0.42: live") or why there is none. */
+const char *agfas_window_get_score_text(AgfasWindow *self);
+/* The status line: timing of the last run or its error. */
+const char *agfas_window_get_status_text(AgfasWindow *self);
+/* Number of analyses finished (successfully or not) so far. */
+guint agfas_window_get_runs_finished(AgfasWindow *self);
+
+G_END_DECLS

@@ -1,0 +1,8 @@
+/* agfas: the AG-FAS Studio app. `agfas [FILE...]`. */
+#include "agfas-application.h"
+
+int main(int argc, char **argv)
+{
+  g_autoptr(AgfasApplication) app = agfas_application_new(0);
+  return g_application_run(G_APPLICATION(app), argc, argv);
+}

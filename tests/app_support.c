@@ -1,0 +1,70 @@
+/* See app_support.h. */
+#include "app_support.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+
+#include "agfas-models.h"
+#include "io/image.h"
+#include "models/presets.h"
+
+void app_test_write_image(const char *path, int width, int height)
+{
+  GError *error = NULL;
+  g_autoptr(AgfImage) img = agf_image_new(width, height, 3, &error);
+  g_assert_no_error(error);
+  double cx = width / 2.0, cy = height / 2.0;
+  double rx = height * 0.28, ry = height * 0.38;
+  for (int y = 0; y < height; y++) {
+    guint8 *row = img->pixels + (size_t)y * img->stride;
+    for (int x = 0; x < width; x++) {
+      double u = (x - cx) / rx, v = (y - cy) / ry;
+      guint8 r = (guint8)(40 + 120 * x / width), g = (guint8)(60 + 80 * y / height),
+             b = 140;
+      if (u * u + v * v <= 1) {
+        r = 224, g = 172, b = 140;
+        double ex = fabs(fabs(x - cx) - rx * 0.4), ey = y - (cy - ry * 0.2);
+        if (ex * ex + ey * ey < 36)
+          r = g = b = 30;
+        if (fabs(x - cx) < rx * 0.35 && fabs(y - (cy + ry * 0.45)) < 4)
+          r = 150, g = 40, b = 50;
+      }
+      row[3 * x] = r, row[3 * x + 1] = g, row[3 * x + 2] = b;
+    }
+  }
+  g_assert_true(agf_image_save_png(img, path, &error));
+  g_assert_no_error(error);
+}
+
+static void write_one(const char *root, AgfasModel m, AgfNetKind k)
+{
+  GError *error = NULL;
+  g_autofree char *path = g_build_filename(root, agfas_model_relpath(m), NULL);
+  g_autofree char *dir = g_path_get_dirname(path);
+  g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+  g_assert_true(agf_preset_write_random(AGF_PRESET_TINY, k, 1, AGF_ST_F32,
+                                        path, &error));
+  g_assert_no_error(error);
+}
+
+void app_test_write_models(const char *root, gboolean with_oanet)
+{
+  write_one(root, AGFAS_MODEL_AUTOENCODER, AGF_NET_AUTOENCODER);
+  write_one(root, AGFAS_MODEL_UNET, AGF_NET_UNET);
+  write_one(root, AGFAS_MODEL_IDENTITY, AGF_NET_IDENTITY);
+  if (with_oanet)
+    write_one(root, AGFAS_MODEL_OANET, AGF_NET_OANET);
+}
+
+void app_test_remove_tree(const char *path)
+{
+  if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
+    g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
+    const char *name;
+    while (d && (name = g_dir_read_name(d))) {
+      g_autofree char *child = g_build_filename(path, name, NULL);
+      app_test_remove_tree(child);
+    }
+  }
+  g_remove(path);
+}

@@ -1,0 +1,147 @@
+/* The app's non-widget units: the model layout lookup (agfas-models.h) and
+ * the analysis pipeline (agfas-analysis.h) with and without networks. */
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "agfas-analysis.h"
+#include "agfas-models.h"
+#include "app_support.h"
+#include "nn/error.h"
+
+static char *tmp_dir(void)
+{
+  GError *error = NULL;
+  char *dir = g_dir_make_tmp("agfas-app-XXXXXX", &error);
+  g_assert_no_error(error);
+  return dir;
+}
+
+static void test_layout(void)
+{
+  g_autofree char *root = tmp_dir();
+  g_setenv("AGFAS_MODELS_DIR", root, TRUE);
+  g_auto(GStrv) dirs = agfas_models_search_path();
+  g_assert_cmpstr(dirs[0], ==, root);
+  g_assert_cmpuint(g_strv_length(dirs), ==, 3);
+
+  GError *error = NULL;
+  g_autofree char *none = agfas_model_find(AGFAS_MODEL_OANET, &error);
+  if (none) {
+    /* Installed in the source tree: the miss path cannot be observed. */
+    g_test_message("oanet installed at %s", none);
+  } else {
+    g_assert_error(error, AGF_ERROR, AGF_ERROR_IO);
+    g_assert_nonnull(strstr(error->message, "No OA-Net installed"));
+    g_assert_nonnull(strstr(error->message, "agfas-train import"));
+    g_assert_nonnull(strstr(error->message, root));
+    g_clear_error(&error);
+  }
+
+  g_autofree char *dfg = g_build_filename(root, "dfg", NULL);
+  g_assert_cmpint(g_mkdir_with_parents(dfg, 0755), ==, 0);
+  g_autofree char *unet = g_build_filename(root, "dfg", "unet.safetensors",
+                                           NULL);
+  g_assert_true(g_file_set_contents(unet, "x", 1, NULL));
+  g_autofree char *found = agfas_model_find(AGFAS_MODEL_UNET, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(found, ==, unet);
+  g_assert_cmpstr(agfas_model_relpath(AGFAS_MODEL_AUTOENCODER), ==,
+                  "dfg/autoencoder_kl.safetensors");
+  g_unsetenv("AGFAS_MODELS_DIR");
+  app_test_remove_tree(root);
+}
+
+static void run_on(const char *root, gboolean expect_dfg,
+                   gboolean expect_score)
+{
+  g_setenv("AGFAS_MODELS_DIR", root, TRUE);
+  g_autofree char *png = g_build_filename(root, "face.png", NULL);
+  app_test_write_image(png, 200, 160);
+  AgfasAnalysisParams p;
+  agfas_analysis_params_init(&p);
+  p.steps = 4;
+  p.strength = 0.5;
+  g_autoptr(AgfasEngine) e = agfas_engine_new();
+  GError *error = NULL;
+  g_autoptr(AgfasAnalysisResult) r = agfas_engine_run(e, "cpu", png, &p, NULL,
+                                                      NULL, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(r);
+  g_assert_cmpint(r->input.width, ==, 200);
+  g_assert_cmpint(r->input.height, ==, 160);
+  g_assert_nonnull(r->input.rgba);
+  g_assert_cmpfloat(r->box[2], >, r->box[0]);
+  if (expect_dfg) {
+    g_assert_null(r->dfg_note);
+    g_assert_cmpint(r->recon.width, ==, 256);
+    g_assert_nonnull(r->heat.rgba);
+    g_assert_nonnull(r->cue.rgba);
+    g_assert_cmpint(r->n_calls, ==, 2);
+  } else {
+    g_assert_nonnull(strstr(r->dfg_note, "No DFG autoencoder installed"));
+    g_assert_null(r->recon.rgba);
+  }
+  if (expect_score) {
+    g_assert_true(r->has_score);
+    g_assert_cmpfloat(r->score, >=, 0);
+    g_assert_cmpfloat(r->score, <=, 1);
+  } else {
+    g_assert_false(r->has_score);
+    g_assert_nonnull(r->score_note);
+  }
+  g_unsetenv("AGFAS_MODELS_DIR");
+}
+
+static void test_run_no_models(void)
+{
+  g_autofree char *root = tmp_dir();
+  g_autofree char *probe = NULL;
+  g_setenv("AGFAS_MODELS_DIR", root, TRUE);
+  probe = agfas_model_find(AGFAS_MODEL_AUTOENCODER, NULL);
+  if (probe) {
+    g_test_skip("a DFG model is installed in the source tree");
+  } else {
+    run_on(root, FALSE, FALSE);
+  }
+  app_test_remove_tree(root);
+}
+
+static void test_run_tiny(void)
+{
+  g_autofree char *root = tmp_dir();
+  app_test_write_models(root, TRUE);
+  run_on(root, TRUE, TRUE);
+  app_test_remove_tree(root);
+}
+
+static void test_cancel(void)
+{
+  g_autofree char *root = tmp_dir();
+  app_test_write_models(root, FALSE);
+  g_setenv("AGFAS_MODELS_DIR", root, TRUE);
+  g_autofree char *png = g_build_filename(root, "face.png", NULL);
+  app_test_write_image(png, 64, 64);
+  AgfasAnalysisParams p;
+  agfas_analysis_params_init(&p);
+  g_autoptr(GCancellable) c = g_cancellable_new();
+  g_cancellable_cancel(c);
+  g_autoptr(AgfasEngine) e = agfas_engine_new();
+  GError *error = NULL;
+  AgfasAnalysisResult *r = agfas_engine_run(e, "cpu", png, &p, c, NULL, NULL,
+                                            &error);
+  g_assert_null(r);
+  g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error(&error);
+  g_unsetenv("AGFAS_MODELS_DIR");
+  app_test_remove_tree(root);
+}
+
+int main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/app/models/layout", test_layout);
+  g_test_add_func("/app/analysis/no-models", test_run_no_models);
+  g_test_add_func("/app/analysis/tiny", test_run_tiny);
+  g_test_add_func("/app/analysis/cancel", test_cancel);
+  return g_test_run();
+}

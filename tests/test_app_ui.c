@@ -1,0 +1,176 @@
+/* UI test of the agfas app, in process under Xvfb (see meson.build): opens
+ * a generated image with tiny random models, waits for the analysis
+ * through the main loop, checks the panels and the score, changes knobs
+ * (each re-run cancels the previous one), switches device without an
+ * OA-Net installed, and saves screenshots (G_TEST_BUILDDIR/app-ui-*.png:
+ * welcome, analysis, narrow, no-oanet) as artifacts. */
+#include <glib/gstdio.h>
+#include <gtk/gtk.h>
+#include <string.h>
+
+#include "agfas-application.h"
+#include "app_support.h"
+
+typedef struct {
+  char *root;
+  AgfasApplication *app;
+  AgfasWindow *win;
+} Fixture;
+
+static gboolean on_deadline(gpointer data)
+{
+  *(gboolean *)data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the main loop until the window has finished `runs` analyses and is
+ * idle (or the deadline passes: a failure). */
+static void wait_runs(AgfasWindow *win, guint runs, int seconds)
+{
+  gboolean late = FALSE;
+  guint id = g_timeout_add_seconds(seconds, on_deadline, &late);
+  while (!late && (agfas_window_get_runs_finished(win) < runs ||
+                   agfas_window_get_state(win) == AGFAS_WINDOW_RUNNING))
+    g_main_context_iteration(NULL, TRUE);
+  if (!late)
+    g_source_remove(id);
+  g_assert_false(late);
+}
+
+static void settle(int ms)
+{
+  gboolean done = FALSE;
+  g_timeout_add(ms, on_deadline, &done);
+  while (!done)
+    g_main_context_iteration(NULL, TRUE);
+}
+
+static void save_screenshot(GtkWidget *w, const char *name)
+{
+  int width = gtk_widget_get_width(w), height = gtk_widget_get_height(w);
+  g_assert_cmpint(width, >, 0);
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new(w);
+  GtkSnapshot *snap = gtk_snapshot_new();
+  gdk_paintable_snapshot(paintable, snap, width, height);
+  g_autoptr(GskRenderNode) node = gtk_snapshot_free_to_node(snap);
+  g_assert_nonnull(node);
+  GskRenderer *renderer = gtk_native_get_renderer(GTK_NATIVE(w));
+  g_autoptr(GdkTexture) tex = gsk_renderer_render_texture(
+    renderer, node, &GRAPHENE_RECT_INIT(0, 0, width, height));
+  const char *dir = g_getenv("G_TEST_BUILDDIR");
+  g_autofree char *path = g_build_filename(dir ? dir : ".", name, NULL);
+  g_assert_true(gdk_texture_save_to_png(tex, path));
+  g_test_message("screenshot: %s", path);
+}
+
+static void assert_panels(AgfasWindow *win)
+{
+  for (int i = 0; i < AGFAS_PANEL_COUNT; i++) {
+    AgfasPanel *p = agfas_window_get_panel(win, i);
+    GdkTexture *t = agfas_canvas_get_texture(agfas_panel_get_canvas(p));
+    g_assert_nonnull(t);
+    g_assert_cmpint(gdk_texture_get_width(t), >, 0);
+  }
+}
+
+static void test_analysis(void)
+{
+  GError *error = NULL;
+  Fixture f = { 0 };
+  f.root = g_dir_make_tmp("agfas-ui-XXXXXX", &error);
+  g_assert_no_error(error);
+  app_test_write_models(f.root, TRUE);
+  g_setenv("AGFAS_MODELS_DIR", f.root, TRUE);
+  g_autofree char *png = g_build_filename(f.root, "face.png", NULL);
+  app_test_write_image(png, 320, 240);
+
+  f.app = agfas_application_new(G_APPLICATION_NON_UNIQUE);
+  g_assert_true(g_application_register(G_APPLICATION(f.app), NULL, &error));
+  g_assert_no_error(error);
+  g_application_hold(G_APPLICATION(f.app));
+
+  /* The welcome page first. */
+  g_application_activate(G_APPLICATION(f.app));
+  f.win = agfas_application_get_window(f.app);
+  g_assert_cmpint(agfas_window_get_state(f.win), ==, AGFAS_WINDOW_EMPTY);
+  settle(200);
+  save_screenshot(GTK_WIDGET(f.win), "app-ui-welcome.png");
+
+  /* `agfas FILE` goes through GApplication::open. */
+  g_autoptr(GFile) file = g_file_new_for_path(png);
+  g_application_open(G_APPLICATION(f.app), &file, 1, "");
+  g_assert_true(agfas_application_get_window(f.app) == f.win);
+  g_assert_cmpint(agfas_window_get_state(f.win), ==, AGFAS_WINDOW_RUNNING);
+  wait_runs(f.win, 1, 300);
+  g_assert_cmpint(agfas_window_get_state(f.win), ==, AGFAS_WINDOW_DONE);
+  assert_panels(f.win);
+  g_assert_nonnull(strstr(agfas_window_get_score_text(f.win),
+                          "Spoof probability"));
+  g_test_message("status: %s", agfas_window_get_status_text(f.win));
+
+  /* Two knob changes in a row: the first run is cancelled, the second
+   * one's result is shown. */
+  guint before = agfas_window_get_runs_finished(f.win);
+  AgfasPanel *heat = agfas_window_get_panel(f.win, AGFAS_PANEL_HEAT);
+  GdkTexture *old_heat = agfas_canvas_get_texture(agfas_panel_get_canvas(heat));
+  g_object_ref(old_heat);
+  GtkDropDown *cmap = GTK_DROP_DOWN(
+    gtk_widget_get_template_child(GTK_WIDGET(f.win), AGFAS_TYPE_WINDOW,
+                                  "cmap_dropdown"));
+  GtkSwitch *mask = GTK_SWITCH(gtk_widget_get_template_child(
+    GTK_WIDGET(f.win), AGFAS_TYPE_WINDOW, "mask_switch"));
+  gtk_drop_down_set_selected(cmap, 2); /* turbo */
+  gtk_switch_set_active(mask, FALSE);
+  wait_runs(f.win, before + 1, 300);
+  g_assert_cmpint(agfas_window_get_runs_finished(f.win), ==, before + 1);
+  g_assert_cmpint(agfas_window_get_state(f.win), ==, AGFAS_WINDOW_DONE);
+  assert_panels(f.win);
+  g_assert_true(agfas_canvas_get_texture(agfas_panel_get_canvas(heat))
+                != old_heat);
+  g_object_unref(old_heat);
+
+  gtk_drop_down_set_selected(cmap, 1); /* inferno, the default look */
+  gtk_switch_set_active(mask, TRUE);
+  wait_runs(f.win, before + 2, 300);
+  settle(300);
+  save_screenshot(GTK_WIDGET(f.win), "app-ui-analysis.png");
+
+  /* Narrow window: the panels wrap instead of overflowing. */
+  gtk_window_set_default_size(GTK_WINDOW(f.win), 700, 900);
+  settle(500);
+  save_screenshot(GTK_WIDGET(f.win), "app-ui-narrow.png");
+
+  /* Without an OA-Net the score line says so and how to get one; every
+   * panel still has its image. Picking another device reloads the
+   * networks. */
+  g_autofree char *oanet = g_build_filename(f.root, "oanet.safetensors", NULL);
+  g_assert_cmpint(g_remove(oanet), ==, 0);
+  GtkDropDown *device = GTK_DROP_DOWN(gtk_widget_get_template_child(
+    GTK_WIDGET(f.win), AGFAS_TYPE_WINDOW, "device_dropdown"));
+  g_assert_cmpuint(g_list_model_get_n_items(gtk_drop_down_get_model(device)),
+                   >=, 2);
+  gtk_drop_down_set_selected(device, 1); /* the CPU backend, explicitly */
+  wait_runs(f.win, before + 3, 300);
+  g_assert_cmpint(agfas_window_get_state(f.win), ==, AGFAS_WINDOW_DONE);
+  assert_panels(f.win);
+  const char *score = agfas_window_get_score_text(f.win);
+  g_assert_nonnull(strstr(score, "No OA-Net installed"));
+  g_assert_nonnull(strstr(score, "agfas-train import"));
+  settle(300);
+  save_screenshot(GTK_WIDGET(f.win), "app-ui-no-oanet.png");
+
+  g_action_group_activate_action(G_ACTION_GROUP(f.app), "quit", NULL);
+  g_application_release(G_APPLICATION(f.app));
+  settle(100);
+  g_object_unref(f.app);
+  g_unsetenv("AGFAS_MODELS_DIR");
+  app_test_remove_tree(f.root);
+  g_free(f.root);
+}
+
+int main(int argc, char **argv)
+{
+  gtk_test_init(&argc, &argv, NULL);
+  g_test_add_func("/app/ui/analysis", test_analysis);
+  return g_test_run();
+}
