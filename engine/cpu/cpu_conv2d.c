@@ -15,6 +15,8 @@
 #define BAND_MIN_COLS 256
 /* Multiply-adds per thread below which a conv runs on one thread. */
 #define PAR_MADDS ((int64_t) 1 << 18)
+/* Output maps of at most this many pixels split over channels instead. */
+#define SMALL_MAP 64
 
 typedef struct {
   int64_t n, ci, h, w, co, ho, wo, kh, kw;
@@ -175,6 +177,31 @@ conv_band(const float *x, const float *w, const float *bias, float *y,
               (int) cols, 1.0f, yb, (int) hw);
 }
 
+/* Small maps (the U-Net's 8x8 and 4x4 levels): row bands would give each
+ * thread a few output columns and the whole weight matrix to stream, so
+ * instead one im2col per image and a GEMM split over output channels
+ * (agf_cpu_sgemm splits the longer side). */
+static gboolean
+conv_by_channels(const float *x, const float *w, const float *bias, float *y,
+                 const ConvShape *s, GError **error)
+{
+  const int64_t cig = s->ci / s->groups, cog = s->co / s->groups;
+  const int64_t hw = s->ho * s->wo, kk = cig * s->kh * s->kw;
+  float *col = agf_cpu_scratch((size_t) (kk * hw), "conv2d im2col", error);
+  if (col == NULL)
+    return FALSE;
+  init_planes(y, s, bias);
+  for (int64_t nn = 0; nn < s->n; nn++)
+    for (int g = 0; g < s->groups; g++) {
+      im2col(x + nn * s->ci * s->h * s->w, col, s, g * cig, cig, 0, s->ho);
+      agf_cpu_sgemm(CblasNoTrans, CblasNoTrans, (int) cog, (int) hw, (int) kk,
+                    1.0f, w + g * cog * kk, (int) kk, col, (int) hw, 1.0f,
+                    y + (nn * s->co + g * cog) * hw, (int) hw);
+    }
+  g_free(col);
+  return TRUE;
+}
+
 /* im2col + GEMM over bands of output rows, the bands spread over threads. */
 static gboolean
 conv_banded(const float *x, const float *w, const float *bias, float *y,
@@ -262,5 +289,7 @@ agf_cpu_conv2d(const AgfOp *op, GError **error)
                       y + (nn * s.co + g * cog) * hw, (int) hw);
     return TRUE;
   }
+  if (hw <= SMALL_MAP && cog >= hw && kk * hw <= COL_BUDGET)
+    return conv_by_channels(x, w, bias, y, &s, error);
   return conv_banded(x, w, bias, y, &s, error);
 }
