@@ -52,6 +52,12 @@ static void on_open(GSimpleAction *action, GVariant *param, gpointer data)
     gtk_file_filter_add_mime_type(images, types[i]);
   gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(self->chooser), images);
   g_object_unref(images);
+  GtkFileFilter *manifests = gtk_file_filter_new();
+  gtk_file_filter_set_name(manifests, "Dataset manifests (CSV, JSONL)");
+  gtk_file_filter_add_suffix(manifests, "csv");
+  gtk_file_filter_add_suffix(manifests, "jsonl");
+  gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(self->chooser), manifests);
+  g_object_unref(manifests);
   gtk_native_dialog_set_modal(GTK_NATIVE_DIALOG(self->chooser), TRUE);
   g_signal_connect(self->chooser, "response", G_CALLBACK(on_chooser_response),
                    self);
@@ -76,9 +82,11 @@ static void on_quit(GSimpleAction *action, GVariant *param, gpointer data)
 {
   (void)action, (void)param;
   GtkApplication *app = data;
-  GList *windows = gtk_application_get_windows(app);
+  /* A copy: destroying a window removes it from the app's own list. */
+  GList *windows = g_list_copy(gtk_application_get_windows(app));
   for (GList *l = windows; l; l = l->next)
     gtk_window_destroy(l->data);
+  g_list_free(windows);
   g_application_quit(G_APPLICATION(app));
 }
 

@@ -1,6 +1,7 @@
 /* See agfas-window.h. */
 #include "agfas-window.h"
 
+#include "agfas-dataset-view.h"
 #include "nn/device.h"
 
 /* The verdict's threshold on the spoof probability. */
@@ -17,6 +18,7 @@ struct _AgfasWindow {
   GtkLevelBar *score_bar;
   GtkProgressBar *progress_bar;
   AgfasPanel *input_panel, *recon_panel, *heat_panel, *cue_panel;
+  AgfasDatasetView *dataset_view;  /* the "dataset" page, made on first use */
 
   AgfasEngine *engine;
   GStrv device_specs;    /* parallel to the device dropdown's items */
@@ -351,9 +353,21 @@ AgfasWindow *agfas_window_new(GtkApplication *app, AgfasEngine *engine)
 void agfas_window_open(AgfasWindow *self, GFile *file)
 {
   g_return_if_fail(AGFAS_IS_WINDOW(self) && G_IS_FILE(file));
-  g_set_object(&self->file, file);
   g_autofree char *name = g_file_get_basename(file);
   gtk_window_set_title(GTK_WINDOW(self), name);
+  if (agfas_dataset_is_manifest(file)) {
+    if (!self->dataset_view) {
+      self->dataset_view = agfas_dataset_view_new();
+      gtk_stack_add_named(self->stack, GTK_WIDGET(self->dataset_view),
+                          "dataset");
+    }
+    gtk_stack_set_visible_child_name(self->stack, "dataset");
+    g_autofree char *path = g_file_get_path(file);
+    /* A failure is shown on the page's status line. */
+    agfas_dataset_view_open(self->dataset_view, path ? path : name, NULL);
+    return;
+  }
+  g_set_object(&self->file, file);
   gtk_stack_set_visible_child_name(self->stack, "analysis");
   for (int i = 0; i < AGFAS_PANEL_COUNT; i++)
     agfas_panel_show(agfas_window_get_panel(self, i), NULL, NULL);
@@ -387,6 +401,12 @@ const char *agfas_window_get_status_text(AgfasWindow *self)
 {
   g_return_val_if_fail(AGFAS_IS_WINDOW(self), NULL);
   return gtk_label_get_text(self->status_label);
+}
+
+AgfasDatasetView *agfas_window_get_dataset_view(AgfasWindow *self)
+{
+  g_return_val_if_fail(AGFAS_IS_WINDOW(self), NULL);
+  return self->dataset_view;
 }
 
 guint agfas_window_get_runs_finished(AgfasWindow *self)

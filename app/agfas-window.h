@@ -5,6 +5,7 @@
 #include <gtk/gtk.h>
 
 #include "agfas-analysis.h"
+#include "agfas-dataset-view.h"
 #include "agfas-panel.h"
 
 G_BEGIN_DECLS
@@ -29,8 +30,11 @@ typedef enum {
 } AgfasPanelId;
 
 AgfasWindow *agfas_window_new(GtkApplication *app, AgfasEngine *engine);
-/* Shows the analysis of file (a local image) and starts it. */
+/* Shows the analysis of file (a local image) and starts it; a manifest
+ * (.csv/.jsonl) opens in the dataset browser instead. */
 void agfas_window_open(AgfasWindow *self, GFile *file);
+/* The dataset browser, or NULL until a manifest was opened. */
+AgfasDatasetView *agfas_window_get_dataset_view(AgfasWindow *self);
 AgfasWindowState agfas_window_get_state(AgfasWindow *self);
 AgfasPanel *agfas_window_get_panel(AgfasWindow *self, AgfasPanelId id);
 /* The score line ("Spoof probability 0.42: live") or why there is none. */
