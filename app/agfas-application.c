@@ -114,6 +114,9 @@ static void agfas_application_startup(GApplication *app)
                                         open_accels);
   gtk_application_set_accels_for_action(GTK_APPLICATION(app), "app.quit",
                                         quit_accels);
+  const char *present_accels[] = { "F5", NULL };
+  gtk_application_set_accels_for_action(GTK_APPLICATION(app), "win.present",
+                                        present_accels);
 }
 
 static void agfas_application_activate(GApplication *app)

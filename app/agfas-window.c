@@ -2,6 +2,7 @@
 #include "agfas-window.h"
 
 #include "agfas-dataset-view.h"
+#include "agfas-settings.h"
 #include "nn/device.h"
 
 /* The verdict's threshold on the spoof probability. */
@@ -14,7 +15,9 @@ struct _AgfasWindow {
     *norm_dropdown;
   GtkAdjustment *t0_adj, *steps_adj, *seed_adj;
   GtkSwitch *mask_switch;
-  GtkLabel *score_label, *status_label;
+  GtkLabel *score_label, *status_label, *verdict_label;
+  GtkWidget *header_bar, *knobs_pane, *knobs_separator;
+  GtkFlowBox *panels;
   GtkLevelBar *score_bar;
   GtkProgressBar *progress_bar;
   AgfasPanel *input_panel, *recon_panel, *heat_panel, *cue_panel;
@@ -27,7 +30,14 @@ struct _AgfasWindow {
   guint generation;      /* of the latest request; stale results dropped */
   AgfasWindowState state;
   guint runs_finished;
+  gboolean presenting;   /* presentation mode (win.present) */
+  gboolean has_score;    /* the last result had a verdict */
+  gboolean loading;      /* applying saved preferences: do not save */
+  char *settings_path;
 };
+
+static const char *const cmap_names[] = { "viridis", "inferno", "turbo",
+                                          "grey" };
 
 G_DEFINE_FINAL_TYPE(AgfasWindow, agfas_window, GTK_TYPE_APPLICATION_WINDOW)
 
@@ -129,6 +139,17 @@ static void show_result(AgfasWindow *self, const AgfasAnalysisResult *r)
     gtk_label_set_text(self->score_label, r->score_note);
   }
   gtk_widget_set_visible(GTK_WIDGET(self->score_bar), r->has_score);
+  self->has_score = r->has_score;
+  if (r->has_score) {
+    gboolean spoof = r->score >= SPOOF_THRESHOLD;
+    gtk_label_set_text(self->verdict_label, spoof ? "SPOOF" : "LIVE");
+    gtk_widget_remove_css_class(GTK_WIDGET(self->verdict_label),
+                                spoof ? "live" : "spoof");
+    gtk_widget_add_css_class(GTK_WIDGET(self->verdict_label),
+                             spoof ? "spoof" : "live");
+  }
+  gtk_widget_set_visible(GTK_WIDGET(self->verdict_label),
+                         self->presenting && self->has_score);
   /* The verdict in large type; a missing-model note as plain text. */
   if (r->has_score)
     gtk_widget_add_css_class(GTK_WIDGET(self->score_label), "score");
@@ -157,6 +178,8 @@ static void on_run_done(GObject *source, GAsyncResult *res, gpointer data)
   gtk_progress_bar_set_text(self->progress_bar, r ? "Done" : "Failed");
   if (!r) {
     self->state = AGFAS_WINDOW_FAILED;
+    self->has_score = FALSE;
+    gtk_widget_set_visible(GTK_WIDGET(self->verdict_label), FALSE);
     gtk_label_set_text(self->status_label, error->message);
     gtk_label_set_text(self->score_label, "Analysis failed");
     g_error_free(error);
@@ -214,9 +237,107 @@ static void start_run(AgfasWindow *self)
   g_object_unref(task);
 }
 
+/* Saves the knobs' values; a failure is logged, the knobs still work. */
+static void save_settings(AgfasWindow *self)
+{
+  AgfasSettings s = { 0 };
+  guint sel = gtk_drop_down_get_selected(self->device_dropdown);
+  s.device = g_strdup(self->device_specs && sel < g_strv_length(
+                        self->device_specs) ? self->device_specs[sel]
+                                            : "auto");
+  guint c = gtk_drop_down_get_selected(self->cmap_dropdown);
+  s.colormap = g_strdup(cmap_names[c < G_N_ELEMENTS(cmap_names) ? c : 0]);
+  s.sampler = g_strdup(
+    gtk_drop_down_get_selected(self->sampler_dropdown) == 1 ? "pndm" : "ddim");
+  s.steps = (int)gtk_adjustment_get_value(self->steps_adj);
+  s.t0 = gtk_adjustment_get_value(self->t0_adj);
+  s.mask = gtk_switch_get_active(self->mask_switch);
+  s.fixed_range = gtk_drop_down_get_selected(self->norm_dropdown) == 1;
+  GError *error = NULL;
+  if (!agfas_settings_save(&s, self->settings_path, &error)) {
+    g_warning("%s", error->message);
+    g_error_free(error);
+  }
+  agfas_settings_clear(&s);
+}
+
+/* Sets the knobs from the saved preferences, before any signal that
+ * would start a run is connected (the device dropdown's template signal
+ * is held off by `loading`). */
+static void load_settings(AgfasWindow *self)
+{
+  AgfasSettings s;
+  agfas_settings_init(&s);
+  agfas_settings_load(&s, self->settings_path);
+  self->loading = TRUE;
+  for (guint i = 0; self->device_specs && self->device_specs[i]; i++)
+    if (g_strcmp0(self->device_specs[i], s.device) == 0)
+      gtk_drop_down_set_selected(self->device_dropdown, i);
+  for (guint i = 0; i < G_N_ELEMENTS(cmap_names); i++)
+    if (g_strcmp0(cmap_names[i], s.colormap) == 0)
+      gtk_drop_down_set_selected(self->cmap_dropdown, i);
+  gtk_drop_down_set_selected(self->sampler_dropdown,
+                             g_strcmp0(s.sampler, "pndm") == 0);
+  gtk_adjustment_set_value(self->steps_adj, s.steps);
+  gtk_adjustment_set_value(self->t0_adj, s.t0);
+  gtk_switch_set_active(self->mask_switch, s.mask);
+  gtk_drop_down_set_selected(self->norm_dropdown, s.fixed_range ? 1 : 0);
+  self->loading = FALSE;
+  agfas_settings_clear(&s);
+}
+
 static void on_knob_changed(AgfasWindow *self)
 {
+  if (self->loading)
+    return;
+  save_settings(self);
   start_run(self);
+}
+
+static void set_presenting(AgfasWindow *self, gboolean on)
+{
+  self->presenting = on;
+  GAction *action = g_action_map_lookup_action(G_ACTION_MAP(self), "present");
+  g_simple_action_set_state(G_SIMPLE_ACTION(action),
+                            g_variant_new_boolean(on));
+  /* Minimal chrome: no header bar, knobs, progress or status line; the
+   * four panels in one row and the verdict in large type. */
+  GtkWidget *chrome[] = { self->header_bar, self->knobs_pane,
+                          self->knobs_separator,
+                          GTK_WIDGET(self->progress_bar),
+                          GTK_WIDGET(self->status_label) };
+  for (guint i = 0; i < G_N_ELEMENTS(chrome); i++)
+    gtk_widget_set_visible(chrome[i], !on);
+  gtk_flow_box_set_min_children_per_line(self->panels, on ? 4 : 1);
+  /* A selectable label takes the focus and shows a selection on screen. */
+  gtk_label_set_selectable(self->score_label, !on);
+  gtk_widget_set_visible(GTK_WIDGET(self->verdict_label),
+                         on && self->has_score);
+  if (on) {
+    gtk_widget_add_css_class(GTK_WIDGET(self), "presenting");
+    gtk_window_fullscreen(GTK_WINDOW(self));
+  } else {
+    gtk_widget_remove_css_class(GTK_WIDGET(self), "presenting");
+    gtk_window_unfullscreen(GTK_WINDOW(self));
+  }
+}
+
+static void on_present_change(GSimpleAction *action, GVariant *value,
+                              gpointer data)
+{
+  (void)action;
+  set_presenting(data, g_variant_get_boolean(value));
+}
+
+/* Esc leaves presentation mode; otherwise it goes on to other handlers. */
+static gboolean on_escape(GtkWidget *widget, GVariant *args, gpointer data)
+{
+  (void)args, (void)data;
+  AgfasWindow *self = AGFAS_WINDOW(widget);
+  if (!self->presenting)
+    return FALSE;
+  set_presenting(self, FALSE);
+  return TRUE;
 }
 
 static gboolean on_drop(GtkDropTarget *target, const GValue *value, double x,
@@ -275,6 +396,7 @@ static void agfas_window_finalize(GObject *object)
   AgfasWindow *self = AGFAS_WINDOW(object);
   g_clear_pointer(&self->engine, agfas_engine_unref);
   g_strfreev(self->device_specs);
+  g_free(self->settings_path);
   G_OBJECT_CLASS(agfas_window_parent_class)->finalize(object);
 }
 
@@ -298,6 +420,11 @@ static void agfas_window_class_init(AgfasWindowClass *klass)
   BIND(mask_switch);
   BIND(score_label);
   BIND(status_label);
+  BIND(verdict_label);
+  BIND(header_bar);
+  BIND(knobs_pane);
+  BIND(knobs_separator);
+  BIND(panels);
   BIND(score_bar);
   BIND(progress_bar);
   BIND(input_panel);
@@ -311,7 +438,22 @@ static void agfas_window_class_init(AgfasWindowClass *klass)
 static void agfas_window_init(AgfasWindow *self)
 {
   gtk_widget_init_template(GTK_WIDGET(self));
+  self->settings_path = agfas_settings_default_path();
+  /* Filling the device list changes its selection: no save, no run. */
+  self->loading = TRUE;
   fill_devices(self);
+  load_settings(self);
+  static const GActionEntry entries[] = {
+    { .name = "present", .state = "false", .change_state = on_present_change },
+  };
+  g_action_map_add_action_entries(G_ACTION_MAP(self), entries,
+                                  G_N_ELEMENTS(entries), self);
+  GtkEventController *keys = gtk_shortcut_controller_new();
+  gtk_shortcut_controller_add_shortcut(
+    GTK_SHORTCUT_CONTROLLER(keys),
+    gtk_shortcut_new(gtk_keyval_trigger_new(GDK_KEY_Escape, 0),
+                     gtk_callback_action_new(on_escape, NULL, NULL)));
+  gtk_widget_add_controller(GTK_WIDGET(self), keys);
   /* Colour the bar by verdict: below the threshold "live", above "spoof". */
   gtk_level_bar_remove_offset_value(self->score_bar, GTK_LEVEL_BAR_OFFSET_LOW);
   gtk_level_bar_remove_offset_value(self->score_bar, GTK_LEVEL_BAR_OFFSET_HIGH);
@@ -407,6 +549,12 @@ AgfasDatasetView *agfas_window_get_dataset_view(AgfasWindow *self)
 {
   g_return_val_if_fail(AGFAS_IS_WINDOW(self), NULL);
   return self->dataset_view;
+}
+
+gboolean agfas_window_get_presenting(AgfasWindow *self)
+{
+  g_return_val_if_fail(AGFAS_IS_WINDOW(self), FALSE);
+  return self->presenting;
 }
 
 guint agfas_window_get_runs_finished(AgfasWindow *self)

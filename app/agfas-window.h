@@ -41,6 +41,9 @@ AgfasPanel *agfas_window_get_panel(AgfasWindow *self, AgfasPanelId id);
 const char *agfas_window_get_score_text(AgfasWindow *self);
 /* The status line: timing of the last run or its error. */
 const char *agfas_window_get_status_text(AgfasWindow *self);
+/* Whether presentation mode (win.present, F5; Esc leaves) is on: full
+ * screen, no knobs or header bar, large panels and verdict. */
+gboolean agfas_window_get_presenting(AgfasWindow *self);
 /* Number of analyses finished (successfully or not) so far. */
 guint agfas_window_get_runs_finished(AgfasWindow *self);
 

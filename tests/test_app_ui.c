@@ -2,13 +2,16 @@
  * a generated image with tiny random models, waits for the analysis
  * through the main loop, checks the panels and the score, changes knobs
  * (each re-run cancels the previous one), switches device without an
- * OA-Net installed, and saves screenshots (G_TEST_BUILDDIR/app-ui-*.png:
- * welcome, analysis, narrow, no-oanet) as artifacts. */
+ * OA-Net installed, toggles presentation mode, checks the knobs were saved
+ * to the preferences file (XDG_CONFIG_HOME is a temporary folder, see
+ * run_under_xvfb.sh), and saves screenshots (G_TEST_BUILDDIR/app-ui-*.png:
+ * welcome, analysis, present, narrow, no-oanet) as artifacts. */
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
 #include <string.h>
 
 #include "agfas-application.h"
+#include "agfas-settings.h"
 #include "app_support.h"
 
 typedef struct {
@@ -134,6 +137,53 @@ static void test_analysis(void)
   wait_runs(f.win, before + 2, 300);
   settle(300);
   save_screenshot(GTK_WIDGET(f.win), "app-ui-analysis.png");
+
+  /* The knob changes were saved as preferences. */
+  g_autofree char *ini = agfas_settings_default_path();
+  g_assert_true(g_file_test(ini, G_FILE_TEST_IS_REGULAR));
+  AgfasSettings saved;
+  agfas_settings_init(&saved);
+  agfas_settings_load(&saved, ini);
+  g_assert_cmpstr(saved.colormap, ==, "inferno");
+  g_assert_true(saved.mask);
+  agfas_settings_clear(&saved);
+
+  /* Presentation mode (F5): full screen, no header bar or knobs, the four
+   * panels in one row and the verdict in large type. */
+  GtkWidget *knobs = (GtkWidget *)gtk_widget_get_template_child(
+    GTK_WIDGET(f.win), AGFAS_TYPE_WINDOW, "knobs_pane");
+  GtkWidget *verdict = (GtkWidget *)gtk_widget_get_template_child(
+    GTK_WIDGET(f.win), AGFAS_TYPE_WINDOW, "verdict_label");
+  GtkWidget *header = gtk_window_get_titlebar(GTK_WINDOW(f.win));
+  g_assert_false(agfas_window_get_presenting(f.win));
+  g_assert_false(gtk_widget_get_visible(verdict));
+  g_action_group_activate_action(G_ACTION_GROUP(f.win), "present", NULL);
+  g_assert_true(agfas_window_get_presenting(f.win));
+  g_autoptr(GVariant) on = g_action_group_get_action_state(
+    G_ACTION_GROUP(f.win), "present");
+  g_assert_true(g_variant_get_boolean(on));
+  g_assert_false(gtk_widget_get_visible(knobs));
+  g_assert_false(gtk_widget_get_visible(header));
+  g_assert_true(gtk_widget_get_visible(verdict));
+  g_assert_true(gtk_widget_has_css_class(GTK_WIDGET(f.win), "presenting"));
+  const char *v = gtk_label_get_text(GTK_LABEL(verdict));
+  g_assert_true(g_str_equal(v, "LIVE") || g_str_equal(v, "SPOOF"));
+  g_assert_true(gtk_widget_has_css_class(verdict, g_str_equal(v, "LIVE")
+                                                    ? "live" : "spoof"));
+  settle(800);
+  /* Without a window manager, X11 may not grant the request. */
+  g_test_message("fullscreen granted: %d",
+                 gtk_window_is_fullscreen(GTK_WINDOW(f.win)));
+  save_screenshot(GTK_WIDGET(f.win), "app-ui-present.png");
+
+  /* Leaving it (Esc, or the action again) restores the chrome. */
+  g_action_group_change_action_state(G_ACTION_GROUP(f.win), "present",
+                                     g_variant_new_boolean(FALSE));
+  g_assert_false(agfas_window_get_presenting(f.win));
+  g_assert_true(gtk_widget_get_visible(knobs));
+  g_assert_true(gtk_widget_get_visible(header));
+  g_assert_false(gtk_widget_get_visible(verdict));
+  settle(300);
 
   /* Narrow window: the panels wrap instead of overflowing. */
   gtk_window_set_default_size(GTK_WINDOW(f.win), 700, 900);

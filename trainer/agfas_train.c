@@ -20,6 +20,9 @@ const AgfTrainCommand agf_train_commands[] = {
   { "prepare", "SRC... --out DIR",
     "detect and align the faces of images, videos or a manifest into "
     "256x256 crops and a dataset manifest (resumable)", agf_train_prepare },
+  { "eval", "SCORES.csv [--labels M] [--threshold T | --val V] [--out DIR]",
+    "frame scores -> AUC, EER, HTER, APCER/BPCER/ACER (per attack type and "
+    "domain), ROC and histogram plots, report.json", agf_train_eval },
   { NULL, NULL, NULL, NULL }
 };
 #define commands agf_train_commands
@@ -55,7 +58,7 @@ int main(int argc, char **argv)
   g_set_prgname("agfas-train");
   if (argc < 2)
     return agf_cli_usage_error(NULL, "missing subcommand (one of import, "
-                                     "forward, prepare)");
+                                     "forward, prepare, eval)");
   const char *a = argv[1];
   if (!strcmp(a, "--help") || !strcmp(a, "-h") || !strcmp(a, "help")) {
     print_help();

@@ -29,6 +29,7 @@ const AgfTrainCommand *agf_train_command(const char *name);
 int agf_train_import(int argc, char **argv);
 int agf_train_forward(int argc, char **argv);
 int agf_train_prepare(int argc, char **argv); /* train_prepare.c */
+int agf_train_eval(int argc, char **argv);    /* train_eval.c */
 
 /* --device and --dtype, as every command that computes takes them. */
 typedef struct {

@@ -1,0 +1,357 @@
+/* agfas-train eval (the built binary, $AGFAS_TRAIN): report.json holds
+ * exactly what engine/metrics computes from the same scores (frame level,
+ * video level, labels joined from a manifest, the --val threshold, per
+ * domain); the plots are real PNG/SVG files; bad inputs exit 1 with one
+ * "agfas-train: error:" line, bad command lines exit 2. */
+#include <math.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include "io/image.h"
+#include "metrics/fas_metrics.h"
+
+static char *tmp_dir;
+
+typedef struct {
+  int status;
+  char *out, *err;
+} Run;
+
+/* Runs agfas-train eval with the NULL-terminated args. */
+static Run eval(const char *first, ...)
+{
+  GPtrArray *argv = g_ptr_array_new();
+  const char *bin = g_getenv("AGFAS_TRAIN");
+  g_assert_nonnull(bin);
+  g_ptr_array_add(argv, (char *)bin);
+  g_ptr_array_add(argv, (char *)"eval");
+  va_list ap;
+  va_start(ap, first);
+  for (const char *a = first; a; a = va_arg(ap, const char *))
+    g_ptr_array_add(argv, (char *)a);
+  va_end(ap);
+  g_ptr_array_add(argv, NULL);
+  Run r = { 0 };
+  GError *error = NULL;
+  int wait;
+  g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL,
+                             G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
+                             &wait, &error));
+  g_assert_no_error(error);
+  g_ptr_array_unref(argv);
+  r.status = WIFEXITED(wait) ? WEXITSTATUS(wait) : -1;
+  return r;
+}
+
+static void expect(Run r, int want, const char *needle)
+{
+  if (r.status != want || (needle && !strstr(r.err, needle)))
+    g_error("agfas-train eval exited %d, want %d (needle \"%s\")\n"
+            "stdout: %s\nstderr: %s", r.status, want,
+            needle ? needle : "", r.out, r.err);
+  if (want == 1) {
+    g_assert_true(g_str_has_prefix(r.err, "agfas-train: error: "));
+    g_assert_cmpint(strchr(r.err, '\n') - r.err, ==, strlen(r.err) - 1);
+    g_test_message("expected failure: %s", r.err);
+  }
+  g_free(r.out);
+  g_free(r.err);
+}
+
+static char *write_tmp(const char *name, const char *text)
+{
+  char *path = g_build_filename(tmp_dir, name, NULL);
+  GError *error = NULL;
+  g_assert_true(g_file_set_contents(path, text, -1, &error));
+  g_assert_no_error(error);
+  return path;
+}
+
+static JsonObject *load_report(const char *dir, JsonParser **parser)
+{
+  g_autofree char *path = g_build_filename(dir, "report.json", NULL);
+  GError *error = NULL;
+  *parser = json_parser_new();
+  g_assert_true(json_parser_load_from_file(*parser, path, &error));
+  g_assert_no_error(error);
+  return json_node_get_object(json_parser_get_root(*parser));
+}
+
+static void cmp(double got, double want)
+{
+  g_assert_cmpfloat_with_epsilon(got, want, 1e-12);
+}
+
+#define D(obj, key) json_object_get_double_member(obj, key)
+#define O(obj, key) json_object_get_object_member(obj, key)
+
+/* Checks one report figures object against engine/metrics on the samples
+ * (fixed: NAN for none). */
+static void check_figures(JsonObject *o, const double *s, const int *l,
+                          const char *const *at, gsize n, double fixed)
+{
+  GError *error = NULL;
+  g_autoptr(AgfRoc) roc = agf_roc_compute(s, n, l, n, &error);
+  g_assert_no_error(error);
+  double thr, tpr;
+  double eer = agf_roc_eer(roc, &thr);
+  g_assert_true(agf_roc_tpr_at_fpr(roc, 0.01, &tpr, &error));
+  AgfHter he;
+  g_assert_true(agf_fas_hter_at_eer(s, n, l, n, &he, NULL, &error));
+  g_assert_cmpint(json_object_get_int_member(o, "n_live"), ==, roc->n_live);
+  g_assert_cmpint(json_object_get_int_member(o, "n_spoof"), ==,
+                  roc->n_spoof);
+  cmp(D(o, "auc"), agf_roc_auc(roc));
+  cmp(D(o, "eer"), eer);
+  cmp(D(o, "eer_threshold"), thr);
+  cmp(D(o, "tpr_at_fpr_1pct"), tpr);
+  cmp(D(O(o, "hter_at_eer"), "hter"), he.hter);
+  cmp(D(O(o, "hter_at_eer"), "threshold"), he.threshold);
+  for (int k = 0; k < 2; k++) {
+    double t = k ? fixed : thr;
+    if (isnan(t)) {
+      g_assert_false(json_object_has_member(o, "rates_at_fixed"));
+      continue;
+    }
+    g_autoptr(AgfFasRates) r = agf_fas_rates_at(s, n, l, n, at, n, t,
+                                                &error);
+    g_assert_no_error(error);
+    JsonObject *jr = O(o, k ? "rates_at_fixed" : "rates_at_eer");
+    cmp(D(jr, "threshold"), t);
+    cmp(D(jr, "bpcer"), r->bpcer);
+    cmp(D(jr, "acer"), r->acer);
+    cmp(D(jr, "apcer_max"), r->apcer_max);
+    g_assert_cmpstr(json_object_get_string_member(jr, "worst_attack_type"),
+                    ==, r->worst_attack_type);
+    JsonObject *ap = O(jr, "apcer");
+    g_assert_cmpuint(json_object_get_size(ap), ==, r->n_attack_types);
+    for (gsize i = 0; i < r->n_attack_types; i++)
+      cmp(D(O(ap, r->attack_types[i]), "apcer"), r->apcer[i]);
+    if (k) {
+      AgfHter hf;
+      g_assert_true(agf_fas_hter_at(s, n, l, n, t, &hf, &error));
+      cmp(D(O(o, "hter_at_fixed"), "hter"), hf.hter);
+      cmp(D(O(o, "hter_at_fixed"), "far"), hf.far);
+      cmp(D(O(o, "hter_at_fixed"), "frr"), hf.frr);
+    }
+  }
+}
+
+static void check_plots(const char *dir)
+{
+  const char *stems[] = { "roc", "hist" };
+  for (int i = 0; i < 2; i++) {
+    g_autofree char *png_name = g_strdup_printf("%s.png", stems[i]);
+    g_autofree char *svg_name = g_strdup_printf("%s.svg", stems[i]);
+    g_autofree char *png = g_build_filename(dir, png_name, NULL);
+    g_autofree char *svg = g_build_filename(dir, svg_name, NULL);
+    GError *error = NULL;
+    g_autoptr(AgfImage) img = agf_image_load(png, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(img->width, >, 100);
+    g_assert_cmpint(img->height, >, 100);
+    /* Not blank: some pixel is far from white. */
+    gboolean inked = FALSE;
+    for (int y = 0; y < img->height && !inked; y++)
+      for (int x = 0; x < img->width && !inked; x++)
+        inked = img->pixels[y * img->stride + x * img->channels] < 100;
+    g_assert_true(inked);
+    g_autofree char *text = NULL;
+    gsize len;
+    g_assert_true(g_file_get_contents(svg, &text, &len, &error));
+    g_assert_cmpuint(len, >, 1000);
+    g_assert_nonnull(strstr(text, "<svg"));
+  }
+}
+
+/* 6 videos over 2 domains, 2-3 frames each, with ties across classes. */
+static const char video_csv[] =
+  "path,frame,score,label,attack,domain,video\n"
+  "v/a.mp4,0,0.10,live,,A,a\n"
+  "v/a.mp4,5,0.30,live,,A,a\n"
+  "v/b.mp4,0,0.60,spoof,print,A,b\n"
+  "v/b.mp4,5,0.80,spoof,print,A,b\n"
+  "v/b.mp4,9,0.70,spoof,print,A,b\n"
+  "v/c.mp4,0,0.20,live,,B,c\n"
+  "v/c.mp4,5,0.50,live,,B,c\n"
+  "v/d.mp4,0,0.35,spoof,replay,B,d\n"
+  "v/d.mp4,5,0.35,spoof,replay,B,d\n"
+  "v/e.mp4,0,0.05,live,,B,e\n"
+  "v/f.mp4,0,0.90,spoof,replay,A,f\n"
+  "v/f.mp4,5,0.20,spoof,replay,A,f\n"
+  "v/g.mp4,0,0.55,unsure,,A,g\n";
+
+static const double v_scores[] = { 0.10, 0.30, 0.60, 0.80, 0.70, 0.20, 0.50,
+                                   0.35, 0.35, 0.05, 0.90, 0.20 };
+static const int v_labels[] = { 0, 0, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1 };
+static const char *const v_attacks[] = { NULL, NULL, "print", "print",
+  "print", NULL, NULL, "replay", "replay", NULL, "replay", "replay" };
+static const char *const v_ids[] = { "a", "a", "b", "b", "b", "c", "c", "d",
+                                     "d", "e", "f", "f" };
+static const char *const v_domains[] = { "A", "A", "A", "A", "A", "B", "B",
+                                         "B", "B", "B", "A", "A" };
+#define NV G_N_ELEMENTS(v_scores)
+
+static AgfFasVideos *reference_videos(void)
+{
+  GError *error = NULL;
+  AgfFasVideos *v = agf_fas_videos_from_frames(
+    v_scores, NV, v_labels, NV, v_ids, NV, v_attacks, NV, &error);
+  g_assert_no_error(error);
+  return v;
+}
+
+static void check_video_report(const char *dir, double fixed)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *o = load_report(dir, &parser);
+  g_assert_cmpstr(json_object_get_string_member(o, "level"), ==, "video");
+  g_autoptr(AgfFasVideos) v = reference_videos();
+  g_assert_cmpint(json_object_get_int_member(o, "n_samples"), ==, v->n);
+  check_figures(O(o, "overall"), v->scores, v->labels,
+                (const char *const *)v->attack_types, v->n, fixed);
+  /* Per domain: the videos whose first frame is in the domain. */
+  JsonObject *doms = O(o, "domains");
+  g_assert_cmpuint(json_object_get_size(doms), ==, 2);
+  for (int d = 0; d < 2; d++) {
+    const char *name = d ? "B" : "A";
+    double s[8];
+    int l[8];
+    const char *at[8];
+    gsize n = 0;
+    for (gsize i = 0; i < v->n; i++)
+      for (gsize f = 0; f < NV; f++)
+        if (!strcmp(v_ids[f], v->group_ids[i])) {
+          if (!strcmp(v_domains[f], name)) {
+            s[n] = v->scores[i];
+            l[n] = v->labels[i];
+            at[n++] = v->attack_types[i];
+          }
+          break;
+        }
+    check_figures(O(doms, name), s, l, at, n, fixed);
+  }
+}
+
+static void test_video_level(void)
+{
+  g_autofree char *csv = write_tmp("videos.csv", video_csv);
+  g_autofree char *out = g_build_filename(tmp_dir, "out-video", NULL);
+  expect(eval(csv, "--threshold", "0.4", "--out", out, NULL), 0, NULL);
+  check_video_report(out, 0.4);
+  check_plots(out);
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *o = load_report(out, &parser);
+  g_assert_cmpint(json_object_get_int_member(o, "n_unlabeled_skipped"), ==,
+                  1);
+  g_assert_cmpstr(json_object_get_string_member(O(o, "fixed_threshold"),
+                                                "source"), ==,
+                  "--threshold");
+}
+
+static void test_frame_level(void)
+{
+  /* No video column: every frame is a sample; no fixed threshold. */
+  GString *s = g_string_new("path,frame,score,label,attack\n");
+  for (gsize i = 0; i < NV; i++)
+    g_string_append_printf(s, "f%zu.png,,%.17g,%s,%s\n", i, v_scores[i],
+                           v_labels[i] ? "spoof" : "live",
+                           v_attacks[i] ? v_attacks[i] : "");
+  g_autofree char *csv = write_tmp("frames.csv", s->str);
+  g_string_free(s, TRUE);
+  g_autofree char *out = g_build_filename(tmp_dir, "out-frame", NULL);
+  expect(eval(csv, "--out", out, NULL), 0, NULL);
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *o = load_report(out, &parser);
+  g_assert_cmpstr(json_object_get_string_member(o, "level"), ==, "frame");
+  g_assert_false(json_object_has_member(o, "domains"));
+  check_figures(O(o, "overall"), v_scores, v_labels, v_attacks, NV, NAN);
+  check_plots(out);
+}
+
+static void test_labels_and_val(void)
+{
+  /* Scores without labels + a manifest with them: the same report. The
+   * manifest lives in another folder and names the media relative to it. */
+  GString *scores = g_string_new("path,frame,score\n");
+  GString *man = g_string_new("path,label,attack,domain,video,frame\n");
+  for (gsize i = 0; i < NV; i++) {
+    g_string_append_printf(scores, "v/%s.mp4,%zu,%.17g\n", v_ids[i], i,
+                           v_scores[i]);
+    g_string_append_printf(man, "../v/%s.mp4,%s,%s,%s,%s,%zu\n", v_ids[i],
+                           v_labels[i] ? "spoof" : "live",
+                           v_attacks[i] ? v_attacks[i] : "", v_domains[i],
+                           v_ids[i], i);
+  }
+  g_autofree char *csv = write_tmp("unlabeled.csv", scores->str);
+  g_autofree char *mdir = g_build_filename(tmp_dir, "m", NULL);
+  g_assert_cmpint(g_mkdir_with_parents(mdir, 0755), ==, 0);
+  g_autofree char *manifest = write_tmp("m/labels.csv", man->str);
+  g_string_free(scores, TRUE);
+  g_string_free(man, TRUE);
+  /* Validation scores: frame level; the fixed threshold is their EER's. */
+  static const double vs[] = { 0.1, 0.42, 0.3, 0.6, 0.42, 0.8 };
+  static const int vl[] = { 0, 0, 0, 1, 1, 1 };
+  g_autofree char *val = write_tmp("val.csv",
+    "path,frame,score,label,attack\n"
+    "x0.png,,0.1,live,\nx1.png,,0.42,live,\nx2.png,,0.3,live,\n"
+    "x3.png,,0.6,spoof,print\nx4.png,,0.42,spoof,print\n"
+    "x5.png,,0.8,spoof,replay\n");
+  GError *error = NULL;
+  g_autoptr(AgfRoc) vroc = agf_roc_compute(vs, 6, vl, 6, &error);
+  g_assert_no_error(error);
+  double vthr;
+  agf_roc_eer(vroc, &vthr);
+  g_autofree char *out = g_build_filename(tmp_dir, "out-join", NULL);
+  expect(eval(csv, "--labels", manifest, "--val", val, "--out", out, NULL),
+         0, NULL);
+  check_video_report(out, vthr);
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *o = load_report(out, &parser);
+  cmp(D(O(o, "fixed_threshold"), "value"), vthr);
+}
+
+static void test_errors(void)
+{
+  g_autofree char *out = g_build_filename(tmp_dir, "out-err", NULL);
+  g_autofree char *live = write_tmp("live.csv",
+    "path,frame,score,label\na.png,,0.1,live\nb.png,,0.2,live\n");
+  expect(eval(live, "--out", out, NULL), 1, "no spoof samples");
+  g_autofree char *noscore = write_tmp("noscore.csv",
+    "path,frame,label\na.png,,live\nb.png,,spoof\n");
+  expect(eval(noscore, "--out", out, NULL), 1, "score");
+  g_autofree char *nan = write_tmp("nan.csv",
+    "path,frame,score,label\na.png,,nan,live\nb.png,,0.5,spoof\n");
+  expect(eval(nan, "--out", out, NULL), 1, NULL);
+  g_autofree char *nolabel = write_tmp("nolabel.csv",
+    "path,frame,score\na.png,,0.1\nb.png,,0.5\n");
+  expect(eval(nolabel, "--out", out, NULL), 1, "--labels");
+  g_autofree char *missing = g_build_filename(tmp_dir, "missing.csv", NULL);
+  expect(eval(missing, "--out", out, NULL), 1, NULL);
+  expect(eval(live, "--val", live, "--out", out, NULL), 1, NULL);
+  g_autofree char *ok = write_tmp("ok.csv",
+    "path,frame,score,label\na.png,,0.1,live\nb.png,,0.5,spoof\n");
+  expect(eval(ok, "--val", missing, "--out", out, NULL), 1, "validation");
+  expect(eval(ok, "--threshold", "0.5", "--val", ok, NULL), 2, "--val");
+  expect(eval("--out", out, NULL), 2, "SCORES");
+  g_assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
+}
+
+int main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  GError *error = NULL;
+  tmp_dir = g_dir_make_tmp("agfas-eval-XXXXXX", &error);
+  g_assert_no_error(error);
+  g_test_add_func("/eval/video-level", test_video_level);
+  g_test_add_func("/eval/frame-level", test_frame_level);
+  g_test_add_func("/eval/labels-and-val", test_labels_and_val);
+  g_test_add_func("/eval/errors", test_errors);
+  int rc = g_test_run();
+  g_autofree char *rm = g_strdup_printf("rm -rf '%s'", tmp_dir);
+  if (system(rm) != 0)
+    g_printerr("could not remove %s\n", tmp_dir);
+  g_free(tmp_dir);
+  return rc;
+}

@@ -1,0 +1,47 @@
+/* agfas-train eval internals shared by train_eval.c, eval_labels.c and
+ * eval_plots.c. Labels are plain ints here (0 live, 1 spoof, -1 none)
+ * because metrics/roc.h and io/manifest.h both define AgfLabel with
+ * different values, so no file may include both. */
+#pragma once
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* One scored frame (or still image). Strings are owned by the row. */
+typedef struct {
+  char *path;
+  gint64 frame;  /* -1: a still */
+  double score;
+  int label;     /* 0 live, 1 spoof, -1 none (unlabeled or unsure) */
+  char *attack, *domain, *video; /* NULL or non-empty */
+} AgfEvalRow;
+
+void agf_eval_row_free(gpointer row);
+
+/* Reads a scores CSV/JSONL (columns path, frame, score, optionally label,
+ * attack, domain and the video_column) into AgfEvalRow pointers; fills
+ * missing label/attack/domain/video from labels_path (a manifest, joined on
+ * path + frame, falling back to the path's still record) when not NULL.
+ * Errors: unreadable files, no score column or an empty or NaN score. */
+GPtrArray *agf_eval_rows_load(const char *scores_path,
+                              const char *labels_path,
+                              const char *video_column, GError **error);
+
+/* A vertical line on the histogram. */
+typedef struct {
+  const char *name;
+  double value;
+} AgfEvalMark;
+
+/* roc.png + roc.svg: the ROC curve (fpr/tpr, n points), the chance line and
+ * the EER point. */
+gboolean agf_eval_plot_roc(const char *dir, const double *fpr,
+                           const double *tpr, gsize n, double eer,
+                           double auc, const char *title, GError **error);
+/* hist.png + hist.svg: live and spoof score histograms with marks. */
+gboolean agf_eval_plot_hist(const char *dir, const double *scores,
+                            const int *labels, gsize n,
+                            const AgfEvalMark *marks, gsize n_marks,
+                            const char *title, GError **error);
+
+G_END_DECLS
