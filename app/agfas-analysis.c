@@ -51,6 +51,9 @@ void agfas_analysis_result_free(AgfasAnalysisResult *r)
   g_free(r->dfg_note);
   g_free(r->score_note);
   g_free(r->device_name);
+  g_free(r->residual_f32);
+  g_free(r->cue_f32);
+  g_free(r->recon_f32);
   g_free(r);
 }
 
@@ -206,6 +209,17 @@ static gboolean on_dfg_progress(int done, int total, gpointer data)
 
 /* Reconstruction, heat, cue and score into r; a missing network leaves a
  * note. FALSE only on a real failure (device error, cancellation). */
+/* A host float copy of t (NCHW, batch 1) for export. */
+static float *tensor_copy_f32(const AgfTensor *t, GError **error)
+{
+  float *dst = g_new(float, (gsize)agf_tensor_numel(t));
+  if (!agf_tensor_to_f32(t, dst, error)) {
+    g_free(dst);
+    return NULL;
+  }
+  return dst;
+}
+
 static gboolean run_dfg(AgfasEngine *e, const AgfTensor *aligned,
                         const float lm[AGF_FACE_N_LANDMARKS][2],
                         const AgfasAnalysisParams *p, ProgressCtx *pc,
@@ -268,6 +282,17 @@ static gboolean run_dfg(AgfasEngine *e, const AgfTensor *aligned,
                                       : NULL;
   if (!cue)
     return FALSE;
+  if (residual->ndim == 4 && residual->shape[0] == 1 && cue->ndim == 4 &&
+      recon->ndim == 4 && agf_tensor_numel(cue) == agf_tensor_numel(residual)
+      && agf_tensor_numel(recon) == agf_tensor_numel(residual)) {
+    r->cue_channels = (int)residual->shape[1];
+    r->cue_height = (int)residual->shape[2];
+    r->cue_width = (int)residual->shape[3];
+    if (!(r->residual_f32 = tensor_copy_f32(residual, error)) ||
+        !(r->cue_f32 = tensor_copy_f32(cue, error)) ||
+        !(r->recon_f32 = tensor_copy_f32(recon, error)))
+      return FALSE;
+  }
   /* The standardised cue spans about +-3 sd: map that to the full range. */
   static const float mean[3] = { 0.5f, 0.5f, 0.5f };
   static const float std[3] = { 1 / 6.0f, 1 / 6.0f, 1 / 6.0f };
@@ -359,6 +384,7 @@ AgfasAnalysisResult *agfas_engine_run(AgfasEngine *e, const char *device_spec,
   gint64 t0 = g_get_monotonic_time();
   ProgressCtx pc = { cancellable, progress, progress_data };
   AgfasAnalysisResult *r = g_new0(AgfasAnalysisResult, 1);
+  r->params = *params;
   g_mutex_lock(&e->lock);
   gboolean ok = run_locked(e, device_spec, path, params, &pc, r, error);
   g_mutex_unlock(&e->lock);

@@ -49,6 +49,12 @@ typedef struct {
   char *device_name;
   int n_calls;       /* U-Net calls of the reconstruction */
   double seconds;    /* wall time of the run */
+  /* Float NCHW [1, cue_channels, cue_height, cue_width] copies of the
+   * signed residual, the standardized cue and the reconstruction (for
+   * export); NULL when there is no reconstruction. */
+  int cue_channels, cue_height, cue_width;
+  float *residual_f32, *cue_f32, *recon_f32;
+  AgfasAnalysisParams params; /* the settings of this run */
 } AgfasAnalysisResult;
 
 void agfas_analysis_result_free(AgfasAnalysisResult *r);

@@ -117,6 +117,9 @@ static void agfas_application_startup(GApplication *app)
   const char *present_accels[] = { "F5", NULL };
   gtk_application_set_accels_for_action(GTK_APPLICATION(app), "win.present",
                                         present_accels);
+  const char *export_accels[] = { "<Control>e", NULL };
+  gtk_application_set_accels_for_action(GTK_APPLICATION(app), "win.export",
+                                        export_accels);
 }
 
 static void agfas_application_activate(GApplication *app)

@@ -2,8 +2,11 @@
 #include "agfas-window.h"
 
 #include "agfas-dataset-view.h"
+#include "agfas-result-export.h"
 #include "agfas-settings.h"
 #include "nn/device.h"
+
+#include <string.h>
 
 /* The verdict's threshold on the spoof probability. */
 #define SPOOF_THRESHOLD 0.5
@@ -34,6 +37,9 @@ struct _AgfasWindow {
   gboolean has_score;    /* the last result had a verdict */
   gboolean loading;      /* applying saved preferences: do not save */
   char *settings_path;
+  AgfasAnalysisResult *result; /* the shown result, for win.export */
+  char *result_source;         /* its input path */
+  GtkFileChooserNative *export_chooser;
 };
 
 static const char *const cmap_names[] = { "viridis", "inferno", "turbo",
@@ -160,17 +166,32 @@ static void show_result(AgfasWindow *self, const AgfasAnalysisResult *r)
   gtk_label_set_text(self->status_label, status);
 }
 
+static void update_export_action(AgfasWindow *self)
+{
+  GAction *action = g_action_map_lookup_action(G_ACTION_MAP(self), "export");
+  if (action)
+    g_simple_action_set_enabled(G_SIMPLE_ACTION(action),
+                                self->result != NULL);
+}
+
+static void clear_result(AgfasWindow *self)
+{
+  g_clear_pointer(&self->result, agfas_analysis_result_free);
+  g_clear_pointer(&self->result_source, g_free);
+  update_export_action(self);
+}
+
 static void on_run_done(GObject *source, GAsyncResult *res, gpointer data)
 {
   (void)data;
   AgfasWindow *self = AGFAS_WINDOW(source);
   RunData *d = g_task_get_task_data(G_TASK(res));
   GError *error = NULL;
-  g_autoptr(AgfasAnalysisResult) r = g_task_propagate_pointer(G_TASK(res),
-                                                              &error);
+  AgfasAnalysisResult *r = g_task_propagate_pointer(G_TASK(res), &error);
   if (d->generation != self->generation) {
     /* Superseded by a newer request: only its result counts. */
     g_clear_error(&error);
+    g_clear_pointer(&r, agfas_analysis_result_free);
     return;
   }
   self->runs_finished++;
@@ -183,10 +204,86 @@ static void on_run_done(GObject *source, GAsyncResult *res, gpointer data)
     gtk_label_set_text(self->status_label, error->message);
     gtk_label_set_text(self->score_label, "Analysis failed");
     g_error_free(error);
+    clear_result(self);
     return;
   }
   self->state = AGFAS_WINDOW_DONE;
   show_result(self, r);
+  g_clear_pointer(&self->result, agfas_analysis_result_free);
+  g_free(self->result_source);
+  self->result = r;
+  self->result_source = g_strdup(d->path);
+  update_export_action(self);
+}
+
+gboolean agfas_window_export_to(AgfasWindow *self, const char *path,
+                                GError **error)
+{
+  g_return_val_if_fail(AGFAS_IS_WINDOW(self) && path, FALSE);
+  const AgfasAnalysisResult *r = self->result;
+  if (!r) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+                "There is no analysis result to export");
+    return FALSE;
+  }
+  return agfas_result_export(r, self->result_source, SPOOF_THRESHOLD, path,
+                             error);
+}
+
+static void on_export_response(GtkNativeDialog *dialog, int response,
+                               gpointer data)
+{
+  AgfasWindow *self = data;
+  if (response == GTK_RESPONSE_ACCEPT) {
+    g_autoptr(GFile) file = gtk_file_chooser_get_file(GTK_FILE_CHOOSER(dialog));
+    g_autofree char *path = file ? g_file_get_path(file) : NULL;
+    GError *error = NULL;
+    if (!path) {
+      gtk_label_set_text(self->status_label,
+                         "Export failed: pick a local file");
+    } else if (!agfas_window_export_to(self, path, &error)) {
+      g_autofree char *msg = g_strdup_printf("Export failed: %s",
+                                             error->message);
+      gtk_label_set_text(self->status_label, msg);
+      g_error_free(error);
+    } else {
+      g_autofree char *msg = g_strdup_printf("Exported to %s", path);
+      gtk_label_set_text(self->status_label, msg);
+    }
+  }
+  g_clear_object(&self->export_chooser);
+}
+
+/* GtkFileDialog needs GTK 4.10: the native chooser, as for app.open. */
+static void on_export(GSimpleAction *action, GVariant *param, gpointer data)
+{
+  (void)action, (void)param;
+  AgfasWindow *self = data;
+  if (self->export_chooser || !self->result)
+    return;
+  self->export_chooser = gtk_file_chooser_native_new(
+    "Export Result", GTK_WINDOW(self), GTK_FILE_CHOOSER_ACTION_SAVE,
+    "_Export", "_Cancel");
+  GtkFileChooser *chooser = GTK_FILE_CHOOSER(self->export_chooser);
+  GtkFileFilter *png = gtk_file_filter_new();
+  gtk_file_filter_set_name(png, "PNG images");
+  gtk_file_filter_add_mime_type(png, "image/png");
+  gtk_file_filter_add_suffix(png, "png");
+  gtk_file_chooser_add_filter(chooser, png);
+  g_object_unref(png);
+  g_autofree char *stem = NULL;
+  if (self->result_source) {
+    g_autofree char *base = g_path_get_basename(self->result_source);
+    char *dot = strrchr(base, '.');
+    if (dot && dot != base)
+      *dot = '\0';
+    stem = g_strconcat(base, "-agfas.png", NULL);
+  }
+  gtk_file_chooser_set_current_name(chooser, stem ? stem : "agfas.png");
+  gtk_native_dialog_set_modal(GTK_NATIVE_DIALOG(self->export_chooser), TRUE);
+  g_signal_connect(self->export_chooser, "response",
+                   G_CALLBACK(on_export_response), self);
+  gtk_native_dialog_show(GTK_NATIVE_DIALOG(self->export_chooser));
 }
 
 static void read_params(AgfasWindow *self, AgfasAnalysisParams *p)
@@ -385,6 +482,9 @@ static void agfas_window_dispose(GObject *object)
     g_cancellable_cancel(self->cancellable);
   g_clear_object(&self->cancellable);
   g_clear_object(&self->file);
+  if (self->export_chooser)
+    gtk_native_dialog_destroy(GTK_NATIVE_DIALOG(self->export_chooser));
+  g_clear_object(&self->export_chooser);
   /* No gtk_widget_dispose_template(): GTK 4.8's unparents every bound
    * object, adjustments included (criticals); GtkWindow's own dispose
    * destroys the child and the title bar. */
@@ -397,6 +497,8 @@ static void agfas_window_finalize(GObject *object)
   g_clear_pointer(&self->engine, agfas_engine_unref);
   g_strfreev(self->device_specs);
   g_free(self->settings_path);
+  g_clear_pointer(&self->result, agfas_analysis_result_free);
+  g_free(self->result_source);
   G_OBJECT_CLASS(agfas_window_parent_class)->finalize(object);
 }
 
@@ -445,9 +547,11 @@ static void agfas_window_init(AgfasWindow *self)
   load_settings(self);
   static const GActionEntry entries[] = {
     { .name = "present", .state = "false", .change_state = on_present_change },
+    { .name = "export", .activate = on_export },
   };
   g_action_map_add_action_entries(G_ACTION_MAP(self), entries,
                                   G_N_ELEMENTS(entries), self);
+  update_export_action(self);  /* disabled until there is a result */
   GtkEventController *keys = gtk_shortcut_controller_new();
   gtk_shortcut_controller_add_shortcut(
     GTK_SHORTCUT_CONTROLLER(keys),
@@ -510,6 +614,7 @@ void agfas_window_open(AgfasWindow *self, GFile *file)
     return;
   }
   g_set_object(&self->file, file);
+  clear_result(self);  /* export only what is shown */
   gtk_stack_set_visible_child_name(self->stack, "analysis");
   for (int i = 0; i < AGFAS_PANEL_COUNT; i++)
     agfas_panel_show(agfas_window_get_panel(self, i), NULL, NULL);

@@ -47,4 +47,12 @@ gboolean agfas_window_get_presenting(AgfasWindow *self);
 /* Number of analyses finished (successfully or not) so far. */
 guint agfas_window_get_runs_finished(AgfasWindow *self);
 
+/* Exports the current analysis result: the composed four-panel PNG at
+ * path, and next to it STEM-<panel>.png for each panel and
+ * STEM-cues.safetensors (when there is a reconstruction), STEM being
+ * path's base name without ".png". FALSE when there is no result or a
+ * write fails. Backs the win.export action (Ctrl+E). */
+gboolean agfas_window_export_to(AgfasWindow *self, const char *path,
+                                GError **error);
+
 G_END_DECLS

@@ -13,6 +13,7 @@
 #include "agfas-application.h"
 #include "agfas-settings.h"
 #include "app_support.h"
+#include "io/image.h"
 
 typedef struct {
   char *root;
@@ -110,6 +111,26 @@ static void test_analysis(void)
   g_assert_nonnull(strstr(agfas_window_get_score_text(f.win),
                           "Spoof probability"));
   g_test_message("status: %s", agfas_window_get_status_text(f.win));
+
+  /* win.export's step: the composed PNG, the panels and the cue tensors. */
+  g_assert_true(g_action_group_get_action_enabled(G_ACTION_GROUP(f.win),
+                                                  "export"));
+  g_autofree char *out_dir = g_build_filename(f.root, "export", NULL);
+  g_assert_cmpint(g_mkdir_with_parents(out_dir, 0755), ==, 0);
+  g_autofree char *out_png = g_build_filename(out_dir, "face.png", NULL);
+  g_assert_true(agfas_window_export_to(f.win, out_png, &error));
+  g_assert_no_error(error);
+  g_autoptr(AgfImage) composed = agf_image_load(out_png, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(composed);
+  g_assert_cmpint(composed->height, >, 0);
+  g_assert_cmpint(composed->width, >, composed->height);
+  g_autofree char *cues = g_build_filename(out_dir, "face-cues.safetensors",
+                                           NULL);
+  g_assert_true(g_file_test(cues, G_FILE_TEST_IS_REGULAR));
+  g_autofree char *input_png = g_build_filename(out_dir, "face-input.png",
+                                                NULL);
+  g_assert_true(g_file_test(input_png, G_FILE_TEST_IS_REGULAR));
 
   /* Two knob changes in a row: the first run is cancelled, the second
    * one's result is shown. */
