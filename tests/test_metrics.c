@@ -8,8 +8,8 @@
 #include "nn/error.h"
 
 #define TOL 1e-9
-#define L AGF_LABEL_LIVE
-#define S AGF_LABEL_SPOOF
+#define L AGF_TRUTH_LIVE
+#define S AGF_TRUTH_SPOOF
 
 static void
 assert_close(double got, double want)

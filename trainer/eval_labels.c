@@ -6,6 +6,7 @@
 #include <string.h>
 #include "train_eval.h"
 #include "io/manifest.h"
+#include "metrics/roc.h"
 #include "nn/error.h"
 
 void agf_eval_row_free(gpointer p)
@@ -27,7 +28,8 @@ static char *nonempty(const char *s)
 
 static int label_int(AgfLabel l)
 {
-  return l == AGF_LABEL_LIVE ? 0 : l == AGF_LABEL_SPOOF ? 1 : -1;
+  return l == AGF_LABEL_LIVE ? AGF_TRUTH_LIVE
+         : l == AGF_LABEL_SPOOF ? AGF_TRUTH_SPOOF : -1;
 }
 
 /* The video column by name: the known columns, else an extra one. */

@@ -117,7 +117,7 @@ static gboolean set_load(Set *set, const char *path, GError **error)
   for (guint i = 0; i < n; i++) {
     const AgfEvalRow *r = set->rows->pdata[i];
     sc[i] = r->score;
-    lb[i] = r->label ? AGF_LABEL_SPOOF : AGF_LABEL_LIVE;
+    lb[i] = r->label ? AGF_TRUTH_SPOOF : AGF_TRUTH_LIVE;
     at[i] = r->label ? (r->attack ? r->attack : UNTYPED_ATTACK) : NULL;
     ids[i] = r->video ? r->video : r->path;
   }
@@ -157,7 +157,7 @@ static gboolean set_load(Set *set, const char *path, GError **error)
   }
   gsize n_live = 0;
   for (gsize i = 0; i < s->n; i++)
-    n_live += s->labels[i] == AGF_LABEL_LIVE;
+    n_live += s->labels[i] == AGF_TRUTH_LIVE;
   if (!n_live || n_live == s->n) {
     g_set_error(error, AGF_ERROR, AGF_ERROR_INVALID_ARGUMENT,
                 "%s: no %s samples (%" G_GSIZE_FORMAT " %s); the figures "

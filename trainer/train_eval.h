@@ -1,7 +1,7 @@
 /* agfas-train eval internals shared by train_eval.c, eval_labels.c and
- * eval_plots.c. Labels are plain ints here (0 live, 1 spoof, -1 none)
- * because metrics/roc.h and io/manifest.h both define AgfLabel with
- * different values, so no file may include both. */
+ * eval_plots.c. A row's label is an int: AGF_TRUTH_LIVE (0) or
+ * AGF_TRUTH_SPOOF (1) of metrics/roc.h, or -1 when the manifest's AgfLabel
+ * is none or unsure (such rows are skipped). */
 #pragma once
 #include <glib.h>
 

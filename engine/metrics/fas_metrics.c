@@ -19,7 +19,7 @@ check_types(const int *labels, gsize n, const char *const *attack_types,
     return FALSE;
   }
   for (gsize i = 0; i < n; i++) {
-    if (labels[i] == AGF_LABEL_SPOOF &&
+    if (labels[i] == AGF_TRUTH_SPOOF &&
         (attack_types[i] == NULL || attack_types[i][0] == '\0')) {
       g_set_error(error, AGF_ERROR, AGF_ERROR_INVALID_ARGUMENT,
                   "metrics: spoof sample %" G_GSIZE_FORMAT " has no attack "
@@ -55,7 +55,7 @@ agf_fas_rates_at(const double *scores, gsize n_scores, const int *labels,
   GHashTable *index = g_hash_table_new(g_str_hash, g_str_equal);
   GPtrArray *names = g_ptr_array_new();
   for (gsize i = 0; i < n_scores; i++) {
-    if (labels[i] == AGF_LABEL_SPOOF &&
+    if (labels[i] == AGF_TRUTH_SPOOF &&
         !g_hash_table_contains(index, attack_types[i])) {
       g_hash_table_add(index, (gpointer)attack_types[i]);
       g_ptr_array_add(names, (gpointer)attack_types[i]);
@@ -78,7 +78,7 @@ agf_fas_rates_at(const double *scores, gsize n_scores, const int *labels,
     r->attack_types[k] = g_strdup(names->pdata[k]);
   for (gsize i = 0; i < n_scores; i++) {
     gboolean attack = scores[i] >= threshold;
-    if (labels[i] == AGF_LABEL_LIVE) {
+    if (labels[i] == AGF_TRUTH_LIVE) {
       r->n_bona_fide++;
       rejected_live += attack;
     } else {
@@ -132,7 +132,7 @@ agf_fas_hter_at(const double *scores, gsize n_scores, const int *labels,
   gsize n_live = 0, n_spoof = 0, false_accept = 0, false_reject = 0;
   for (gsize i = 0; i < n_scores; i++) {
     gboolean attack = scores[i] >= threshold;
-    if (labels[i] == AGF_LABEL_LIVE) {
+    if (labels[i] == AGF_TRUTH_LIVE) {
       n_live++;
       false_reject += attack;
     } else {
@@ -207,7 +207,7 @@ agf_fas_videos_from_frames(const double *scores, gsize n_scores,
       const char *ta = attack_types ? attack_types[f] : NULL;
       const char *tb = attack_types ? attack_types[i] : NULL;
       if (labels[f] != labels[i] ||
-          (labels[i] == AGF_LABEL_SPOOF && ta && tb && strcmp(ta, tb) != 0)) {
+          (labels[i] == AGF_TRUTH_SPOOF && ta && tb && strcmp(ta, tb) != 0)) {
         g_set_error(error, AGF_ERROR, AGF_ERROR_INVALID_ARGUMENT,
                     "metrics: video \"%s\" mixes %s (frame %" G_GSIZE_FORMAT
                     ") and frame %" G_GSIZE_FORMAT "; a video must have one "
@@ -239,7 +239,7 @@ agf_fas_videos_from_frames(const double *scores, gsize n_scores,
       out->group_ids[v] = g_strdup(group_ids[f]);
       out->scores[v] = sums[v] / (double)counts[v];
       out->labels[v] = labels[f];
-      if (attack_types != NULL && labels[f] == AGF_LABEL_SPOOF)
+      if (attack_types != NULL && labels[f] == AGF_TRUTH_SPOOF)
         out->attack_types[v] = g_strdup(attack_types[f]);
       out->n_frames[v] = counts[v];
     }

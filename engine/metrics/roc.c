@@ -33,9 +33,9 @@ agf_metrics_check_input(const double *scores, gsize n_scores,
                   isnan(scores[i]) ? "NaN" : "infinite");
       return FALSE;
     }
-    if (labels[i] == AGF_LABEL_LIVE) {
+    if (labels[i] == AGF_TRUTH_LIVE) {
       n_live++;
-    } else if (labels[i] == AGF_LABEL_SPOOF) {
+    } else if (labels[i] == AGF_TRUTH_SPOOF) {
       n_spoof++;
     } else {
       g_set_error(error, AGF_ERROR, AGF_ERROR_INVALID_ARGUMENT,
@@ -84,7 +84,7 @@ agf_roc_compute(const double *scores, gsize n_scores, const int *labels,
   for (gsize i = 0; i < n_scores; i++) {
     items[i].score = scores[i];
     items[i].label = labels[i];
-    if (labels[i] == AGF_LABEL_SPOOF)
+    if (labels[i] == AGF_TRUTH_SPOOF)
       n_spoof++;
     else
       n_live++;
@@ -104,7 +104,7 @@ agf_roc_compute(const double *scores, gsize n_scores, const int *labels,
   for (gsize i = 0; i < n_scores;) {
     double t = items[i].score;
     for (; i < n_scores && items[i].score == t; i++) {
-      if (items[i].label == AGF_LABEL_SPOOF)
+      if (items[i].label == AGF_TRUTH_SPOOF)
         tp++;
       else
         fp++;

@@ -2,7 +2,7 @@
  *
  * Conventions used by every function here and in fas_metrics.h:
  * - a score is a spoof probability: higher means more likely an attack;
- * - the positive class is spoof (AGF_LABEL_SPOOF), the negative class live;
+ * - the positive class is spoof (AGF_TRUTH_SPOOF), the negative class live;
  * - at threshold t a sample is classified as an attack when score >= t.
  * So FPR = live samples flagged as attacks (BPCER, FRR) and
  * FNR = 1 - TPR = attacks accepted as live (pooled APCER, FAR). */
@@ -12,10 +12,12 @@
 
 G_BEGIN_DECLS
 
+/* Binary ground truth of a scored sample (the manifest's AgfLabel also has
+ * none and unsure, which are never scored). */
 typedef enum {
-  AGF_LABEL_LIVE = 0,  /* bona fide presentation */
-  AGF_LABEL_SPOOF = 1, /* attack presentation */
-} AgfLabel;
+  AGF_TRUTH_LIVE = 0,  /* bona fide presentation */
+  AGF_TRUTH_SPOOF = 1, /* attack presentation */
+} AgfTruth;
 
 /* One point per distinct threshold, thresholds strictly decreasing:
  * point 0 is threshold +inf (FPR = TPR = 0), point k uses the k-th largest
@@ -33,7 +35,7 @@ typedef struct {
 } AgfRoc;
 
 /* Checks that scores and labels have the same, non-zero length, that every
- * score is finite and every label is AGF_LABEL_LIVE or AGF_LABEL_SPOOF.
+ * score is finite and every label is AGF_TRUTH_LIVE or AGF_TRUTH_SPOOF.
  * When require_both_classes, also that both classes occur. */
 gboolean agf_metrics_check_input(const double *scores, gsize n_scores,
                                  const int *labels, gsize n_labels,
