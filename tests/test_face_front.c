@@ -7,11 +7,21 @@
  * check). */
 #include <math.h>
 #include <string.h>
+#include "io/image.h"
 #include "pipeline/face_detect.h"
 #include "pipeline/face_identity.h"
 #include "pipeline/face_mask.h"
 #include "pipeline/face_models.h"
 #include "test_support.h"
+
+/* Raw RGB(A) rows as the u8 frame tensor the detector takes. */
+static AgfTensor *upload_pixels(AgfDevice *dev, guint8 *px, int w, int h,
+                                int stride, int channels, GError **error)
+{
+  const AgfImage img = { .width = w, .height = h, .channels = channels,
+                         .stride = (size_t)stride, .pixels = px };
+  return agf_image_upload(&img, dev, error);
+}
 
 /* ---- a synthetic face, drawn analytically in the aligned 256 frame ---- */
 
@@ -229,7 +239,7 @@ static void roundtrip_on(AgfDevice *dev)
   g_assert_true(agf_affine_invert(a2f, f2a));
   g_autofree guint8 *px = render_frame(W, H, f2a);
   g_autoptr(AgfTensor) frame =
-    agf_face_frame_new(dev, px, W, H, W * 3, 3, &error);
+    upload_pixels(dev, px, W, H, W * 3, 3, &error);
   g_assert_no_error(error);
 
   float tpl[5][2], lm[5][2];
@@ -576,13 +586,13 @@ static void detect_on(AgfDevice *dev)
   const int W = 320, H = 240;
   g_autofree guint8 *grey = g_malloc((gsize)W * H * 4);
   memset(grey, 128, (gsize)W * H * 4);
-  g_autoptr(AgfTensor) flat = agf_face_frame_new(dev, grey, W, H, W * 4, 4,
+  g_autoptr(AgfTensor) flat = upload_pixels(dev, grey, W, H, W * 4, 4,
                                                  &error);
   g_assert_no_error(error);
   g_autoptr(GArray) none = agf_face_detect(det, flat, NULL, &error);
   g_assert_no_error(error);
   g_assert_cmpuint(none->len, ==, 0);
-  g_autoptr(AgfTensor) tiny = agf_face_frame_new(dev, grey, 8, 8, 24, 3,
+  g_autoptr(AgfTensor) tiny = upload_pixels(dev, grey, 8, 8, 24, 3,
                                                  &error);
   g_autoptr(GArray) none2 = agf_face_detect(det, tiny, NULL, &error);
   g_assert_no_error(error);
@@ -608,7 +618,7 @@ static void detect_on(AgfDevice *dev)
         px[((gsize)y * W + x) * 3 + c] =
           (guint8)lround(CLAMP(rgb[c], 0, 255));
     }
-  g_autoptr(AgfTensor) frame = agf_face_frame_new(dev, px, W, H, W * 3, 3,
+  g_autoptr(AgfTensor) frame = upload_pixels(dev, px, W, H, W * 3, 3,
                                                   &error);
   g_assert_no_error(error);
   g_autoptr(GArray) faces = agf_face_detect(det, frame, NULL, &error);

@@ -374,9 +374,7 @@ static GPtrArray *detect_frame(Prep *p, const Job *j)
     (GDestroyNotify)agf_manifest_record_free);
   GError *e = NULL;
   const AgfImage *img = j->img;
-  g_autoptr(AgfTensor) frame = agf_face_frame_new(
-    p->dev, img->pixels, img->width, img->height, (int)img->stride,
-    img->channels, &e);
+  g_autoptr(AgfTensor) frame = agf_image_upload(img, p->dev, &e);
   g_autoptr(GArray) faces = frame ? agf_face_detect(p->det, frame, &p->params,
                                                     &e) : NULL;
   /* Drop weak detections, keeping the largest-first order. */

@@ -267,31 +267,6 @@ AgfDevice *agf_face_detector_device(const AgfFaceDetector *det)
   return det->dev;
 }
 
-AgfTensor *agf_face_frame_new(AgfDevice *dev, const guint8 *pixels,
-                              int width, int height, int rowstride,
-                              int channels, GError **error)
-{
-  if (pixels == NULL || width < 1 || height < 1 ||
-      (channels != 3 && channels != 4) || rowstride < width * channels) {
-    g_set_error(error, AGF_ERROR, AGF_ERROR_INVALID_ARGUMENT,
-                "face frame: %dx%d with %d channels and row stride %d is "
-                "not an RGB(A) image (3 or 4 channels, stride >= width * "
-                "channels)", width, height, channels, rowstride);
-    return NULL;
-  }
-  gsize row = (gsize)width * channels;
-  const guint8 *data = pixels;
-  g_autofree guint8 *dense = NULL;
-  if ((gsize)rowstride != row) {
-    dense = g_malloc(row * height);
-    for (int y = 0; y < height; y++)
-      memcpy(dense + row * y, pixels + (gsize)rowstride * y, row);
-    data = dense;
-  }
-  return agf_tensor_from_host(
-    dev, AGF_U8, 4, (int64_t[]){ 1, height, width, channels }, data, error);
-}
-
 /* ---- stages ---- */
 
 /* The frame normalised and transposed: [1, 3, W, H]. */
@@ -528,7 +503,7 @@ GArray *agf_face_detect(AgfFaceDetector *det, const AgfTensor *frame,
       frame->shape[0] != 1 || (frame->shape[3] != 3 && frame->shape[3] != 4)) {
     g_set_error(error, AGF_ERROR, AGF_ERROR_SHAPE,
                 "face detection: the frame must be one u8 RGB(A) image [1, "
-                "H, W, 3 or 4] (agf_face_frame_new makes one)");
+                "H, W, 3 or 4] (agf_image_upload makes one)");
     return NULL;
   }
   if (frame->dev != det->dev) {

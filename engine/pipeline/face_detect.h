@@ -85,18 +85,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgfFaceDetector, agf_face_detector_free)
 AgfDevice *agf_face_detector_device(const AgfFaceDetector *det);
 
 /* All faces in frame (u8 [1, H, W, 3] RGB or [1, H, W, 4] RGBA on the
- * detector's device: agf_image_upload of a decoded io/image.h image, or
- * agf_face_frame_new below for raw pixels), largest box first (equal
+ * detector's device: agf_image_upload of an io/image.h image), largest
+ * box first (equal
  * areas: higher score).
  * params NULL = defaults. No face is an empty array, not an error.
  * Returns a GArray of AgfFace, or NULL and an error. */
 GArray *agf_face_detect(AgfFaceDetector *det, const AgfTensor *frame,
                         const AgfFaceDetectParams *params, GError **error);
 
-/* A frame tensor u8 [1, height, width, channels] (3 or 4) on dev from host
- * pixels with row stride rowstride bytes (>= width * channels). */
-AgfTensor *agf_face_frame_new(AgfDevice *dev, const guint8 *pixels,
-                              int width, int height, int rowstride,
-                              int channels, GError **error);
 
 G_END_DECLS
