@@ -68,3 +68,35 @@ void app_test_remove_tree(const char *path)
   }
   g_remove(path);
 }
+
+gboolean app_test_set_flag(gpointer data)
+{
+  *(gboolean *)data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+void app_test_settle(int ms)
+{
+  gboolean done = FALSE;
+  g_timeout_add(ms, app_test_set_flag, &done);
+  while (!done)
+    g_main_context_iteration(NULL, TRUE);
+}
+
+void app_test_save_screenshot(GtkWidget *w, const char *name)
+{
+  int width = gtk_widget_get_width(w), height = gtk_widget_get_height(w);
+  g_assert_cmpint(width, >, 0);
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new(w);
+  GtkSnapshot *snap = gtk_snapshot_new();
+  gdk_paintable_snapshot(paintable, snap, width, height);
+  g_autoptr(GskRenderNode) node = gtk_snapshot_free_to_node(snap);
+  g_assert_nonnull(node);
+  GskRenderer *renderer = gtk_native_get_renderer(GTK_NATIVE(w));
+  g_autoptr(GdkTexture) tex = gsk_renderer_render_texture(
+    renderer, node, &GRAPHENE_RECT_INIT(0, 0, width, height));
+  const char *dir = g_getenv("G_TEST_BUILDDIR");
+  g_autofree char *path = g_build_filename(dir ? dir : ".", name, NULL);
+  g_assert_true(gdk_texture_save_to_png(tex, path));
+  g_test_message("screenshot: %s", path);
+}

@@ -1,7 +1,7 @@
 /* Shared by the app tests: a generated test image and a models root of
  * tiny random networks laid out as app/agfas-models.h says. */
 #pragma once
-#include <glib.h>
+#include <gtk/gtk.h>
 
 /* Writes a width x height PNG with a face-like pattern (skin ellipse, dark
  * eyes and mouth on a gradient) to path; asserts on failure. */
@@ -11,3 +11,9 @@ void app_test_write_image(const char *path, int width, int height);
 void app_test_write_models(const char *root, gboolean with_oanet);
 /* Deletes path and, for a folder, everything under it. */
 void app_test_remove_tree(const char *path);
+/* A GSourceFunc that sets the gboolean data points at and stops. */
+gboolean app_test_set_flag(gpointer data);
+/* Runs the default main context for ms milliseconds. */
+void app_test_settle(int ms);
+/* Renders w to G_TEST_BUILDDIR/name (PNG); asserts on failure. */
+void app_test_save_screenshot(GtkWidget *w, const char *name);

@@ -24,38 +24,6 @@
 static const char *const KINDS[] = { "live", "print", "replay", "mask",
                                      "other", "unsure" };
 
-static gboolean on_deadline(gpointer data)
-{
-  *(gboolean *)data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static void settle(int ms)
-{
-  gboolean done = FALSE;
-  g_timeout_add(ms, on_deadline, &done);
-  while (!done)
-    g_main_context_iteration(NULL, TRUE);
-}
-
-static void save_screenshot(GtkWidget *w, const char *name)
-{
-  int width = gtk_widget_get_width(w), height = gtk_widget_get_height(w);
-  g_assert_cmpint(width, >, 0);
-  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new(w);
-  GtkSnapshot *snap = gtk_snapshot_new();
-  gdk_paintable_snapshot(paintable, snap, width, height);
-  g_autoptr(GskRenderNode) node = gtk_snapshot_free_to_node(snap);
-  g_assert_nonnull(node);
-  GskRenderer *renderer = gtk_native_get_renderer(GTK_NATIVE(w));
-  g_autoptr(GdkTexture) tex = gsk_renderer_render_texture(
-    renderer, node, &GRAPHENE_RECT_INIT(0, 0, width, height));
-  const char *dir = g_getenv("G_TEST_BUILDDIR");
-  g_autofree char *path = g_build_filename(dir ? dir : ".", name, NULL);
-  g_assert_true(gdk_texture_save_to_png(tex, path));
-  g_test_message("screenshot: %s", path);
-}
-
 /* N_ITEMS crops (PNG) under dir/crops and dir/items.csv listing them:
  * scores i/N_ITEMS (item 3 unscored), domains lab/phone alternating; the
  * last item is a video that does not exist (no thumbnail, still listed). */
@@ -298,14 +266,14 @@ static void test_label(void)
 
   gtk_drop_down_set_selected(sort, 0);
   agfas_dataset_view_select(view, 2);
-  settle(600);  /* thumbnails decode off the main thread */
-  save_screenshot(GTK_WIDGET(agfas_application_get_window(app)),
+  app_test_settle(600);  /* thumbnails decode off the main thread */
+  app_test_save_screenshot(GTK_WIDGET(agfas_application_get_window(app)),
                   "app-dataset.png");
 
   /* Quitting compacts the journal into the manifest, in its format. */
   g_action_group_activate_action(G_ACTION_GROUP(app), "quit", NULL);
   g_application_release(G_APPLICATION(app));
-  settle(100);
+  app_test_settle(100);
   g_object_unref(app);
   g_assert_false(g_file_test(jpath, G_FILE_TEST_EXISTS));
   g_autoptr(AgfManifest) m = agf_manifest_load(path, &error);

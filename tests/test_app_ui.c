@@ -21,50 +21,18 @@ typedef struct {
   AgfasWindow *win;
 } Fixture;
 
-static gboolean on_deadline(gpointer data)
-{
-  *(gboolean *)data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
 /* Runs the main loop until the window has finished `runs` analyses and is
  * idle (or the deadline passes: a failure). */
 static void wait_runs(AgfasWindow *win, guint runs, int seconds)
 {
   gboolean late = FALSE;
-  guint id = g_timeout_add_seconds(seconds, on_deadline, &late);
+  guint id = g_timeout_add_seconds(seconds, app_test_set_flag, &late);
   while (!late && (agfas_window_get_runs_finished(win) < runs ||
                    agfas_window_get_state(win) == AGFAS_WINDOW_RUNNING))
     g_main_context_iteration(NULL, TRUE);
   if (!late)
     g_source_remove(id);
   g_assert_false(late);
-}
-
-static void settle(int ms)
-{
-  gboolean done = FALSE;
-  g_timeout_add(ms, on_deadline, &done);
-  while (!done)
-    g_main_context_iteration(NULL, TRUE);
-}
-
-static void save_screenshot(GtkWidget *w, const char *name)
-{
-  int width = gtk_widget_get_width(w), height = gtk_widget_get_height(w);
-  g_assert_cmpint(width, >, 0);
-  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new(w);
-  GtkSnapshot *snap = gtk_snapshot_new();
-  gdk_paintable_snapshot(paintable, snap, width, height);
-  g_autoptr(GskRenderNode) node = gtk_snapshot_free_to_node(snap);
-  g_assert_nonnull(node);
-  GskRenderer *renderer = gtk_native_get_renderer(GTK_NATIVE(w));
-  g_autoptr(GdkTexture) tex = gsk_renderer_render_texture(
-    renderer, node, &GRAPHENE_RECT_INIT(0, 0, width, height));
-  const char *dir = g_getenv("G_TEST_BUILDDIR");
-  g_autofree char *path = g_build_filename(dir ? dir : ".", name, NULL);
-  g_assert_true(gdk_texture_save_to_png(tex, path));
-  g_test_message("screenshot: %s", path);
 }
 
 static void assert_panels(AgfasWindow *win)
@@ -97,8 +65,8 @@ static void test_analysis(void)
   g_application_activate(G_APPLICATION(f.app));
   f.win = agfas_application_get_window(f.app);
   g_assert_cmpint(agfas_window_get_state(f.win), ==, AGFAS_WINDOW_EMPTY);
-  settle(200);
-  save_screenshot(GTK_WIDGET(f.win), "app-ui-welcome.png");
+  app_test_settle(200);
+  app_test_save_screenshot(GTK_WIDGET(f.win), "app-ui-welcome.png");
 
   /* `agfas FILE` goes through GApplication::open. */
   g_autoptr(GFile) file = g_file_new_for_path(png);
@@ -156,8 +124,8 @@ static void test_analysis(void)
   gtk_drop_down_set_selected(cmap, 1); /* inferno, the default look */
   gtk_switch_set_active(mask, TRUE);
   wait_runs(f.win, before + 2, 300);
-  settle(300);
-  save_screenshot(GTK_WIDGET(f.win), "app-ui-analysis.png");
+  app_test_settle(300);
+  app_test_save_screenshot(GTK_WIDGET(f.win), "app-ui-analysis.png");
 
   /* The knob changes were saved as preferences. */
   g_autofree char *ini = agfas_settings_default_path();
@@ -191,11 +159,11 @@ static void test_analysis(void)
   g_assert_true(g_str_equal(v, "LIVE") || g_str_equal(v, "SPOOF"));
   g_assert_true(gtk_widget_has_css_class(verdict, g_str_equal(v, "LIVE")
                                                     ? "live" : "spoof"));
-  settle(800);
+  app_test_settle(800);
   /* Without a window manager, X11 may not grant the request. */
   g_test_message("fullscreen granted: %d",
                  gtk_window_is_fullscreen(GTK_WINDOW(f.win)));
-  save_screenshot(GTK_WIDGET(f.win), "app-ui-present.png");
+  app_test_save_screenshot(GTK_WIDGET(f.win), "app-ui-present.png");
 
   /* Leaving it (Esc, or the action again) restores the chrome. */
   g_action_group_change_action_state(G_ACTION_GROUP(f.win), "present",
@@ -204,12 +172,12 @@ static void test_analysis(void)
   g_assert_true(gtk_widget_get_visible(knobs));
   g_assert_true(gtk_widget_get_visible(header));
   g_assert_false(gtk_widget_get_visible(verdict));
-  settle(300);
+  app_test_settle(300);
 
   /* Narrow window: the panels wrap instead of overflowing. */
   gtk_window_set_default_size(GTK_WINDOW(f.win), 700, 900);
-  settle(500);
-  save_screenshot(GTK_WIDGET(f.win), "app-ui-narrow.png");
+  app_test_settle(500);
+  app_test_save_screenshot(GTK_WIDGET(f.win), "app-ui-narrow.png");
 
   /* Without an OA-Net the score line says so and how to get one; every
    * panel still has its image. Picking another device reloads the
@@ -227,12 +195,12 @@ static void test_analysis(void)
   const char *score = agfas_window_get_score_text(f.win);
   g_assert_nonnull(strstr(score, "No OA-Net installed"));
   g_assert_nonnull(strstr(score, "agfas-train import"));
-  settle(300);
-  save_screenshot(GTK_WIDGET(f.win), "app-ui-no-oanet.png");
+  app_test_settle(300);
+  app_test_save_screenshot(GTK_WIDGET(f.win), "app-ui-no-oanet.png");
 
   g_action_group_activate_action(G_ACTION_GROUP(f.app), "quit", NULL);
   g_application_release(G_APPLICATION(f.app));
-  settle(100);
+  app_test_settle(100);
   g_object_unref(f.app);
   g_unsetenv("AGFAS_MODELS_DIR");
   app_test_remove_tree(f.root);
