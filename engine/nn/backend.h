@@ -49,6 +49,11 @@ struct AgfDevice {
   AgfDeviceInfo info;
   gboolean profiling;
   void *impl;
+  /* Autograd (nn/autograd.c): the tape recording ops on this device, the
+   * depth of no-grad regions, and train mode for layers that have one. */
+  struct AgfTape *tape;
+  int no_grad_depth;
+  gboolean training;
 };
 
 /* Backend constructors (cpu/cpu_device.c, gpu/vk_device.c). */

@@ -29,6 +29,14 @@ static const char *const op_names[AGF_OP_COUNT] = {
   [AGF_OP_IMAGE_TO_TENSOR] = "image_to_tensor",
   [AGF_OP_TENSOR_TO_IMAGE] = "tensor_to_image",
   [AGF_OP_COLORMAP] = "colormap",
+  [AGF_OP_REDUCE] = "reduce",
+  [AGF_OP_UNARY_BWD] = "unary_bwd",
+  [AGF_OP_CONV2D_BWD_DATA] = "conv2d_bwd_data",
+  [AGF_OP_CONV2D_BWD_FILTER] = "conv2d_bwd_filter",
+  [AGF_OP_NORM_STATS] = "norm_stats",
+  [AGF_OP_NORM_BWD] = "norm_bwd",
+  [AGF_OP_ATTENTION_BWD] = "attention_bwd",
+  [AGF_OP_POOL2D_BWD] = "pool2d_bwd",
 };
 
 static const char *const unary_names[AGF_UNARY_COUNT] = {
@@ -43,6 +51,7 @@ static const char *const unary_names[AGF_UNARY_COUNT] = {
   [AGF_UNARY_ABS] = "abs",
   [AGF_UNARY_EXP] = "exp",
   [AGF_UNARY_SQRT] = "sqrt",
+  [AGF_UNARY_LOG] = "log",
 };
 
 static const char *const binary_names[AGF_BINARY_COUNT] = {

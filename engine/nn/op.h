@@ -34,6 +34,18 @@ typedef enum {
   AGF_OP_IMAGE_TO_TENSOR,   /* u8 [N,H,W,C] -> float [N,3,H,W] */
   AGF_OP_TENSOR_TO_IMAGE,   /* float [N,3,H,W] -> u8 [N,H,W,4] (RGBA) */
   AGF_OP_COLORMAP,          /* float [N,C,H,W] -> u8 [N,H,W,4] heatmap */
+  /* Training: reductions and the backward kernels autograd (autograd.h)
+   * composes the gradients from. Gradients that are plain compositions of
+   * forward ops (GEMM, softmax, broadcasting, pools' sums, concat, ...) have
+   * no kind of their own. */
+  AGF_OP_REDUCE,            /* sum / max down to a broadcast-compatible shape */
+  AGF_OP_UNARY_BWD,         /* dx = dy * fn'(x) */
+  AGF_OP_CONV2D_BWD_DATA,   /* dx of a conv2d */
+  AGF_OP_CONV2D_BWD_FILTER, /* dw of a conv2d */
+  AGF_OP_NORM_STATS,        /* per-channel batch mean and biased variance */
+  AGF_OP_NORM_BWD,          /* dx or dgamma of group / layer norm */
+  AGF_OP_ATTENTION_BWD,     /* stats, dq, dk or dv of attention */
+  AGF_OP_POOL2D_BWD,        /* dx of max / avg pool2d */
   AGF_OP_COUNT
 } AgfOpKind;
 
@@ -81,6 +93,7 @@ typedef enum {
   AGF_UNARY_ABS,
   AGF_UNARY_EXP,
   AGF_UNARY_SQRT,
+  AGF_UNARY_LOG,        /* natural log (losses) */
   AGF_UNARY_COUNT
 } AgfUnaryFn;
 /* Applied as y = fn(x) for activations; IDENTITY computes a*x + b. */
@@ -143,6 +156,78 @@ typedef struct { AgfColormap cmap; float vmin, vmax; gboolean signed_values; }
 
 typedef struct { float value; } AgfFillParams;
 
+/* --- training kinds --- */
+
+typedef enum { AGF_REDUCE_SUM, AGF_REDUCE_MAX } AgfReduceFn;
+/* in0 x -> out of `shape`, which is broadcast-compatible with x aligned
+ * to the right (numpy rules): every dim of shape is 1 or equals x's, and
+ * x's extra leading dims are reduced away too. SUM adds in f32 whatever
+ * the dtype; MAX keeps the largest. Reducing [4,3,5] to [3,1] sums over
+ * dims 0 and 2. Gradients of broadcast binary ops use it, as do biases. */
+typedef struct {
+  AgfReduceFn fn;
+  int ndim;
+  int64_t shape[AGF_MAX_DIMS];
+} AgfReduceParams;
+
+/* in0 x, in1 dy (same shape) -> dx = dy * d fn(x)/dx, for every unary
+ * function with the forward's a and b (IDENTITY: dy * a; ABS: sign(x)
+ * with 0 at 0; RELU: 0 at 0; SQRT and LOG: from x, as PyTorch). */
+typedef AgfUnaryParams AgfUnaryBwdParams;
+
+/* The forward conv's parameters plus the spatial size the gradient has:
+ * CONV2D_BWD_DATA: in0 dy [N,Co,Ho,Wo], in1 w [Co,Ci/g,kh,kw]
+ *   -> dx [N,Ci,h,w] (h, w = the forward input's H, W; strides make
+ *   them ambiguous from dy). Ci comes from w and groups.
+ * CONV2D_BWD_FILTER: in0 x [N,Ci,H,W], in1 dy [N,Co,Ho,Wo]
+ *   -> dw [Co,Ci/g,h,w] (h, w = the kernel's kh, kw).
+ * The bias gradient is a REDUCE of dy to [1,Co,1,1]. */
+typedef struct {
+  AgfConv2dParams conv;
+  int h, w;
+} AgfConv2dBwdParams;
+
+/* Batch-norm training statistics: in0 x [N,C,...] -> [2,C] F32:
+ * row 0 the mean, row 1 the biased variance over N and the spatial dims
+ * (the running statistics use the unbiased one: var * M/(M-1)). */
+typedef struct { int unused; } AgfNormStatsParams;
+
+typedef enum { AGF_NORM_GROUP, AGF_NORM_LAYER } AgfNormKind;
+typedef enum { AGF_NORM_GRAD_INPUT, AGF_NORM_GRAD_GAMMA } AgfNormGrad;
+/* in0 x, in1 dy (x's shape), in2 gamma (optional, GRAD_INPUT only; absent
+ * means 1). Recomputes the statistics from x.
+ * GRAD_INPUT -> dx (x's shape); GRAD_GAMMA -> dgamma [C] (group: dim 1)
+ * or [D] (layer: last dim) = sum over the rest of dy * x_hat.
+ * dbeta is a REDUCE of dy. */
+typedef struct {
+  AgfNormKind kind;
+  int groups;   /* GROUP only */
+  float eps;
+  AgfNormGrad which;
+} AgfNormBwdParams;
+
+typedef enum {
+  AGF_ATTN_GRAD_STATS, /* -> stats [B,H,Lq,2] F32: logsumexp of the scaled
+                        * scores, and D = rowsum(dO * O) per head */
+  AGF_ATTN_GRAD_Q,     /* -> dq (q's shape) */
+  AGF_ATTN_GRAD_K,     /* -> dk (k's shape) */
+  AGF_ATTN_GRAD_V,     /* -> dv (v's shape) */
+} AgfAttentionGrad;
+/* in0 q, in1 k, in2 v, in3 o (the forward output), in4 dO (o's shape),
+ * in5 stats (absent for STATS, required otherwise). Memory-efficient as
+ * FlashAttention's backward: scores are recomputed, never stored. */
+typedef struct {
+  int n_heads;
+  float scale; /* 0 means 1/sqrt(D) */
+  AgfAttentionGrad which;
+} AgfAttentionBwdParams;
+
+/* in0 x, in1 dy (the forward output's shape) -> dx (x's shape). Max pool
+ * sends each window's gradient to its first maximum in scan order (as
+ * PyTorch's CPU kernel); avg spreads it over the window as forward
+ * divided. */
+typedef AgfPool2dParams AgfPool2dBwdParams;
+
 typedef struct AgfOp {
   AgfOpKind kind;
   const AgfTensor *in[AGF_OP_MAX_INPUTS]; /* NULL for absent optional inputs */
@@ -168,6 +253,13 @@ typedef struct AgfOp {
     AgfTensorToImageParams to_image;
     AgfColormapParams cmap;
     AgfFillParams fill;
+    AgfReduceParams reduce;
+    AgfUnaryBwdParams unary_bwd;
+    AgfConv2dBwdParams conv_bwd;
+    AgfNormStatsParams norm_stats;
+    AgfNormBwdParams norm_bwd;
+    AgfAttentionBwdParams attention_bwd;
+    AgfPool2dBwdParams pool_bwd;
   } p;
 } AgfOp;
 

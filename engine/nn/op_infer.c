@@ -649,6 +649,12 @@ infer_colormap(const AgfOp *op, const char *name, Out *o, GError **error)
   return TRUE;
 }
 
+static gboolean
+infer_train(const AgfOp *op, const char *name, Out *o, GError **error)
+{
+  return agf_op_infer_train(op, name, &o->dtype, &o->ndim, o->shape, error);
+}
+
 /* Inputs: min_in required, up to max_in; float_to: inputs [0, float_to)
  * are float and share the dtype that the output gets (0: the rule decides). */
 static const struct {
@@ -678,6 +684,14 @@ static const struct {
   [AGF_OP_IMAGE_TO_TENSOR] = { 1, 1, 0, infer_image_to_tensor },
   [AGF_OP_TENSOR_TO_IMAGE] = { 1, 1, 1, infer_tensor_to_image },
   [AGF_OP_COLORMAP] = { 1, 1, 1, infer_colormap },
+  [AGF_OP_REDUCE] = { 1, 1, 1, infer_train },
+  [AGF_OP_UNARY_BWD] = { 2, 2, 2, infer_train },
+  [AGF_OP_CONV2D_BWD_DATA] = { 2, 2, 2, infer_train },
+  [AGF_OP_CONV2D_BWD_FILTER] = { 2, 2, 2, infer_train },
+  [AGF_OP_NORM_STATS] = { 1, 1, 1, infer_train },
+  [AGF_OP_NORM_BWD] = { 2, 3, 3, infer_train },
+  [AGF_OP_ATTENTION_BWD] = { 5, 6, 5, infer_train },
+  [AGF_OP_POOL2D_BWD] = { 2, 2, 2, infer_train },
 };
 
 /* Inputs present where required, absent past n_in, each a valid tensor. */

@@ -1,5 +1,6 @@
 /* Typed op wrappers: build the descriptor, allocate the output where the
  * first input lives, run. */
+#include <string.h>
 #include "nn/ops.h"
 #include "nn/backend.h"
 
@@ -340,4 +341,111 @@ agf_colormap(const AgfTensor *x, const AgfColormapParams *p, GError **error)
   }
   AgfOp op = { .kind = AGF_OP_COLORMAP, .p.cmap = *p };
   return CALL(op, error, x);
+}
+
+/* --- training kinds --- */
+
+/* A parameter block the caller must give (NULL is an error, not a default). */
+static gboolean
+need_params(const void *p, const char *name, GError **error)
+{
+  if (p == NULL)
+    g_set_error(error, AGF_ERROR, AGF_ERROR_INVALID_ARGUMENT,
+                "%s: no parameters given", name);
+  return p != NULL;
+}
+
+AgfTensor *
+agf_log(const AgfTensor *x, GError **error)
+{
+  return agf_unary(x, AGF_UNARY_LOG, 0.0f, 0.0f, error);
+}
+
+AgfTensor *
+agf_reduce(const AgfTensor *x, AgfReduceFn fn, int ndim, const int64_t *shape,
+           GError **error)
+{
+  AgfOp op = { .kind = AGF_OP_REDUCE, .p.reduce = { .fn = fn, .ndim = ndim } };
+  if (shape == NULL || ndim < 1 || ndim > AGF_MAX_DIMS) {
+    g_set_error(error, AGF_ERROR, AGF_ERROR_INVALID_ARGUMENT,
+                "reduce: the target shape needs 1 to %d dims, not %d",
+                AGF_MAX_DIMS, ndim);
+    return NULL;
+  }
+  memcpy(op.p.reduce.shape, shape, (size_t) ndim * sizeof *shape);
+  return CALL(op, error, x);
+}
+
+AgfTensor *
+agf_unary_bwd(const AgfTensor *x, const AgfTensor *dy, AgfUnaryFn fn, float a,
+              float b, GError **error)
+{
+  AgfOp op = { .kind = AGF_OP_UNARY_BWD,
+               .p.unary_bwd = { .fn = fn, .a = a, .b = b } };
+  return CALL(op, error, x, dy);
+}
+
+AgfTensor *
+agf_conv2d_bwd_data(const AgfTensor *dy, const AgfTensor *w,
+                    const AgfConv2dParams *p, int in_h, int in_w,
+                    GError **error)
+{
+  if (!need_params(p, "conv2d_bwd_data", error))
+    return NULL;
+  AgfOp op = { .kind = AGF_OP_CONV2D_BWD_DATA,
+               .p.conv_bwd = { .conv = *p, .h = in_h, .w = in_w } };
+  return CALL(op, error, dy, w);
+}
+
+AgfTensor *
+agf_conv2d_bwd_filter(const AgfTensor *x, const AgfTensor *dy,
+                      const AgfConv2dParams *p, int kh, int kw, GError **error)
+{
+  if (!need_params(p, "conv2d_bwd_filter", error))
+    return NULL;
+  AgfOp op = { .kind = AGF_OP_CONV2D_BWD_FILTER,
+               .p.conv_bwd = { .conv = *p, .h = kh, .w = kw } };
+  return CALL(op, error, x, dy);
+}
+
+AgfTensor *
+agf_norm_stats(const AgfTensor *x, GError **error)
+{
+  return CALL((AgfOp){ .kind = AGF_OP_NORM_STATS }, error, x);
+}
+
+AgfTensor *
+agf_norm_bwd(const AgfTensor *x, const AgfTensor *dy, const AgfTensor *gamma,
+             const AgfNormBwdParams *p, GError **error)
+{
+  if (!need_params(p, "norm_bwd", error))
+    return NULL;
+  AgfOp op = { .kind = AGF_OP_NORM_BWD, .p.norm_bwd = *p };
+  if (gamma)
+    return CALL(op, error, x, dy, gamma);
+  return CALL(op, error, x, dy);
+}
+
+AgfTensor *
+agf_attention_bwd(const AgfTensor *q, const AgfTensor *k, const AgfTensor *v,
+                  const AgfTensor *o, const AgfTensor *dout,
+                  const AgfTensor *stats, const AgfAttentionBwdParams *p,
+                  GError **error)
+{
+  if (!need_params(p, "attention_bwd", error))
+    return NULL;
+  AgfOp op = { .kind = AGF_OP_ATTENTION_BWD, .p.attention_bwd = *p };
+  if (stats)
+    return CALL(op, error, q, k, v, o, dout, stats);
+  return CALL(op, error, q, k, v, o, dout);
+}
+
+AgfTensor *
+agf_pool2d_bwd(const AgfTensor *x, const AgfTensor *dy,
+               const AgfPool2dParams *p, GError **error)
+{
+  if (!need_params(p, "pool2d_bwd", error))
+    return NULL;
+  AgfOp op = { .kind = AGF_OP_POOL2D_BWD, .p.pool_bwd = *p };
+  return CALL(op, error, x, dy);
 }

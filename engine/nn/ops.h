@@ -70,4 +70,31 @@ AgfTensor *agf_tensor_to_image(const AgfTensor *x, const float mean[3],
 AgfTensor *agf_colormap(const AgfTensor *x, const AgfColormapParams *p,
                         GError **error);
 
+/* --- training kinds (op.h) --- */
+AgfTensor *agf_log(const AgfTensor *x, GError **error);
+/* Sum / max of x down to shape (broadcast-compatible, aligned right). */
+AgfTensor *agf_reduce(const AgfTensor *x, AgfReduceFn fn, int ndim,
+                      const int64_t *shape, GError **error);
+AgfTensor *agf_unary_bwd(const AgfTensor *x, const AgfTensor *dy,
+                         AgfUnaryFn fn, float a, float b, GError **error);
+/* dx [N,Ci,in_h,in_w] of conv2d(x, w, p) given dy. */
+AgfTensor *agf_conv2d_bwd_data(const AgfTensor *dy, const AgfTensor *w,
+                               const AgfConv2dParams *p, int in_h, int in_w,
+                               GError **error);
+/* dw [Co,Ci/g,kh,kw] of conv2d(x, w, p) given dy. */
+AgfTensor *agf_conv2d_bwd_filter(const AgfTensor *x, const AgfTensor *dy,
+                                 const AgfConv2dParams *p, int kh, int kw,
+                                 GError **error);
+AgfTensor *agf_norm_stats(const AgfTensor *x, GError **error);
+AgfTensor *agf_norm_bwd(const AgfTensor *x, const AgfTensor *dy,
+                        const AgfTensor *gamma, const AgfNormBwdParams *p,
+                        GError **error);
+/* stats: NULL for AGF_ATTN_GRAD_STATS, that op's result otherwise. */
+AgfTensor *agf_attention_bwd(const AgfTensor *q, const AgfTensor *k,
+                             const AgfTensor *v, const AgfTensor *o,
+                             const AgfTensor *dout, const AgfTensor *stats,
+                             const AgfAttentionBwdParams *p, GError **error);
+AgfTensor *agf_pool2d_bwd(const AgfTensor *x, const AgfTensor *dy,
+                          const AgfPool2dParams *p, GError **error);
+
 G_END_DECLS

@@ -22,6 +22,16 @@ typedef enum {
 typedef struct AgfDevice AgfDevice;
 typedef struct AgfStorage AgfStorage;
 
+/* Autograd bookkeeping (nn/autograd.c); all zero for a plain tensor. */
+typedef struct {
+  gboolean requires_grad;   /* a leaf the tape differentiates for, or an
+                               op result that depends on one */
+  struct AgfTensor *grad;   /* leaves: the accumulated gradient (owned) */
+  gpointer tape;            /* the tape that recorded this tensor's op */
+  guint node;               /* that op's index on the tape */
+  guint generation;         /* the tape's generation then (stale if not equal) */
+} AgfAutogradInfo;
+
 typedef struct AgfTensor {
   int refcount;
   AgfDevice *dev;
@@ -31,6 +41,7 @@ typedef struct AgfTensor {
   int ndim;
   int64_t shape[AGF_MAX_DIMS];
   int64_t stride[AGF_MAX_DIMS]; /* in elements */
+  AgfAutogradInfo ag;
 } AgfTensor;
 
 size_t agf_dtype_size(AgfDType dt);
@@ -75,6 +86,10 @@ AgfTensor *agf_tensor_reshape(AgfTensor *t, int ndim, const int64_t *shape,
 AgfTensor *agf_tensor_permute(AgfTensor *t, const int *perm, GError **error);
 AgfTensor *agf_tensor_slice(AgfTensor *t, int dim, int64_t start, int64_t len,
                             GError **error);
+/* expand: a view broadcasting t to shape (numpy rules, aligned right;
+ * broadcast dims get stride 0), as torch.expand. */
+AgfTensor *agf_tensor_expand(AgfTensor *t, int ndim, const int64_t *shape,
+                             GError **error);
 /* t itself (a new ref) when already dense, else a dense copy. */
 AgfTensor *agf_tensor_contiguous(AgfTensor *t, GError **error);
 /* A dense copy converted to dt (a new ref of t when nothing changes). */
