@@ -1,5 +1,5 @@
 /* The analysis pipeline; see agfas-analysis.h. */
-#include "agfas-analysis.h"
+#include "agfas-engine-private.h"
 
 #include <math.h>
 #include <string.h>
@@ -10,25 +10,11 @@
 #include "nn/device.h"
 #include "nn/error.h"
 #include "nn/ops.h"
+#include "pipeline/analyze.h"
 #include "pipeline/cue.h"
 #include "pipeline/dfg.h"
 #include "pipeline/face_detect.h"
 #include "pipeline/face_mask.h"
-
-struct AgfasEngine {
-  GMutex lock;
-  char *spec;             /* device the networks below live on */
-  AgfDevice *dev;
-  /* Each network is tried once per device; a failure is kept as the
-   * message the panel shows. */
-  gboolean tried_detector, tried_dfg, tried_oanet;
-  AgfFaceDetector *detector;
-  char *detector_note;
-  AgfDfg *dfg;
-  char *dfg_note;
-  AgfOanet *oanet;
-  char *oanet_note;
-};
 
 void agfas_analysis_params_init(AgfasAnalysisParams *p)
 {
@@ -54,110 +40,32 @@ void agfas_analysis_result_free(AgfasAnalysisResult *r)
   g_free(r->residual_f32);
   g_free(r->cue_f32);
   g_free(r->recon_f32);
+  g_free(r->heat_f32);
   g_free(r);
 }
 
-static void engine_drop_models(AgfasEngine *e)
+static const char *const stage_titles[AGFAS_STAGE_COUNT] = {
+  "Read image", "Load networks", "Detect + align", "Identity", "Encode",
+  "Denoise", "Decode", "Cue", "Score",
+};
+
+const char *agfas_stage_title(AgfasStage st)
 {
-  g_clear_pointer(&e->detector, agf_face_detector_free);
-  g_clear_pointer(&e->dfg, agf_dfg_free);
-  g_clear_pointer(&e->oanet, agf_oanet_free);
-  g_clear_pointer(&e->detector_note, g_free);
-  g_clear_pointer(&e->dfg_note, g_free);
-  g_clear_pointer(&e->oanet_note, g_free);
-  e->tried_detector = e->tried_dfg = e->tried_oanet = FALSE;
-  g_clear_pointer(&e->dev, agf_device_free);
-  g_clear_pointer(&e->spec, g_free);
+  g_return_val_if_fail(st < AGFAS_STAGE_COUNT, NULL);
+  return stage_titles[st];
 }
 
-static void engine_clear(gpointer data)
+/* Ends stage st: waits for the device's queued work, so the time is the
+ * stage's and not the next one's, and adds it. */
+static gboolean stage_end(AgfasEngine *e, AgfasAnalysisResult *r,
+                          AgfasStage st, gint64 *t, GError **error)
 {
-  AgfasEngine *e = data;
-  engine_drop_models(e);
-  g_mutex_clear(&e->lock);
-}
-
-AgfasEngine *agfas_engine_new(void)
-{
-  AgfasEngine *e = g_atomic_rc_box_new0(AgfasEngine);
-  g_mutex_init(&e->lock);
-  return e;
-}
-
-AgfasEngine *agfas_engine_ref(AgfasEngine *e)
-{
-  return g_atomic_rc_box_acquire(e);
-}
-
-void agfas_engine_unref(AgfasEngine *e)
-{
-  g_atomic_rc_box_release_full(e, engine_clear);
-}
-
-static gboolean engine_use_device(AgfasEngine *e, const char *spec,
-                                  GError **error)
-{
-  const char *want = spec ? spec : "auto";
-  if (e->dev && !g_strcmp0(e->spec, want))
-    return TRUE;
-  engine_drop_models(e);
-  e->dev = agf_device_open(want, error);
-  if (!e->dev)
+  if (e->dev && !agf_device_sync(e->dev, error))
     return FALSE;
-  e->spec = g_strdup(want);
+  gint64 now = g_get_monotonic_time();
+  r->stage_s[st] = MAX(r->stage_s[st], 0) + (now - *t) / 1e6;
+  *t = now;
   return TRUE;
-}
-
-static void engine_load_detector(AgfasEngine *e)
-{
-  if (e->tried_detector)
-    return;
-  e->tried_detector = TRUE;
-  GError *error = NULL;
-  e->detector = agf_face_detector_open(NULL, e->dev, &error);
-  if (!e->detector) {
-    e->detector_note = g_strdup(error->message);
-    g_error_free(error);
-  }
-}
-
-static void engine_load_dfg(AgfasEngine *e)
-{
-  if (e->tried_dfg)
-    return;
-  e->tried_dfg = TRUE;
-  GError *error = NULL;
-  g_autofree char *vae = agfas_model_find(AGFAS_MODEL_AUTOENCODER, &error);
-  g_autofree char *unet = vae ? agfas_model_find(AGFAS_MODEL_UNET, &error)
-                              : NULL;
-  g_autofree char *id = unet ? agfas_model_find(AGFAS_MODEL_IDENTITY, &error)
-                             : NULL;
-  if (id)
-    e->dfg = agf_dfg_open(vae, unet, id, e->dev, AGF_F32, &error);
-  if (!e->dfg) {
-    e->dfg_note = g_strdup(error->message);
-    g_error_free(error);
-  }
-}
-
-static void engine_load_oanet(AgfasEngine *e)
-{
-  if (e->tried_oanet)
-    return;
-  e->tried_oanet = TRUE;
-  GError *error = NULL;
-  g_autofree char *path = agfas_model_find(AGFAS_MODEL_OANET, &error);
-  if (path) {
-    AgfWeights *w = agf_weights_open(path, e->dev, AGF_F32, &error);
-    if (w) {
-      e->oanet = agf_oanet_new(w, &error);
-      agf_weights_unref(w);
-    }
-  }
-  if (!e->oanet) {
-    e->oanet_note = g_strdup(error->message);
-    g_error_free(error);
-  }
 }
 
 /* The centre square of the frame as the face, when none is detected. */
@@ -223,9 +131,12 @@ static float *tensor_copy_f32(const AgfTensor *t, GError **error)
 static gboolean run_dfg(AgfasEngine *e, const AgfTensor *aligned,
                         const float lm[AGF_FACE_N_LANDMARKS][2],
                         const AgfasAnalysisParams *p, ProgressCtx *pc,
-                        AgfasAnalysisResult *r, GError **error)
+                        AgfasAnalysisResult *r, gint64 *t, GError **error)
 {
-  engine_load_dfg(e);
+  gboolean loads = !e->tried_dfg;
+  _agfas_engine_load_dfg(e);
+  if (loads && !stage_end(e, r, AGFAS_STAGE_LOAD, t, error))
+    return FALSE;
   if (!e->dfg) {
     r->dfg_note = g_strdup(e->dfg_note);
     r->score_note = g_strdup("No score: the OA-Net needs the DFG's cue, and "
@@ -244,7 +155,12 @@ static gboolean run_dfg(AgfasEngine *e, const AgfTensor *aligned,
                            &info, error))
     return FALSE;
   r->n_calls = info.n_calls;
+  r->stage_s[AGFAS_STAGE_ENCODE] = info.encode_s;
+  r->stage_s[AGFAS_STAGE_IDENTITY] = info.n_calls > 0 ? info.identity_s : -1;
+  r->stage_s[AGFAS_STAGE_DENOISE] = info.denoise_s;
+  r->stage_s[AGFAS_STAGE_DECODE] = info.decode_s;
   agf_dfg_info_clear(&info);
+  *t = g_get_monotonic_time();
   if (!image_pixels(recon, &r->recon, error))
     return FALSE;
 
@@ -254,33 +170,34 @@ static gboolean run_dfg(AgfasEngine *e, const AgfTensor *aligned,
     return FALSE;
   AgfColormapParams cp = { .cmap = p->cmap, .vmin = 0,
                            .vmax = AGFAS_HEAT_FIXED_MAX };
+  /* Kept for the hover readout (and the per-image range). */
+  if (heat->ndim != 4 || heat->shape[0] != 1 || heat->shape[1] != 1) {
+    g_set_error(error, AGF_ERROR, AGF_ERROR_SHAPE,
+                "the heat map is not [1, 1, H, W]: report this as a bug");
+    return FALSE;
+  }
+  r->heat_height = (int)heat->shape[2];
+  r->heat_width = (int)heat->shape[3];
+  if (!(r->heat_f32 = tensor_copy_f32(heat, error)))
+    return FALSE;
   if (!p->fixed_range) {
-    gsize n = (gsize)agf_tensor_numel(heat);
-    g_autofree float *h = g_new(float, n);
-    if (!agf_tensor_to_f32(heat, h, error))
-      return FALSE;
+    gsize n = (gsize)r->heat_width * r->heat_height;
     float mx = 0;
     for (gsize i = 0; i < n; i++)
-      mx = MAX(mx, h[i]);
+      mx = MAX(mx, r->heat_f32[i]);
     cp.vmax = mx > 1e-6f ? mx : 1e-6f;
   }
   g_autoptr(AgfTensor) heat_rgba = agf_colormap(heat, &cp, error);
   if (!heat_rgba || !to_pixels(heat_rgba, &r->heat, error))
     return FALSE;
 
-  g_autoptr(AgfTensor) mask = NULL;
-  if (p->mask) {
-    g_autoptr(AgfFaceMasker) masker = agf_face_masker_ellipse(NULL);
-    mask = agf_face_masker_run(masker, aligned,
-                               (const float (*)[AGF_FACE_N_LANDMARKS][2])lm,
-                               error);
-    if (!mask)
-      return FALSE;
-  }
-  g_autoptr(AgfTensor) residual = agf_cue_residual(aligned, recon, mask, error);
-  g_autoptr(AgfTensor) cue = residual ? agf_cue_standardize(residual, error)
-                                      : NULL;
-  if (!cue)
+  /* The cue as agfas-train score computes it (pipeline/analyze.h). */
+  g_autoptr(AgfFaceMasker) masker = p->mask ? agf_face_masker_ellipse(NULL)
+                                            : NULL;
+  g_autoptr(AgfTensor) residual = NULL, cue = NULL;
+  if (!agf_analysis_cue(aligned, recon, masker,
+                        (const float (*)[AGF_FACE_N_LANDMARKS][2])lm,
+                        &residual, &cue, error))
     return FALSE;
   if (residual->ndim == 4 && residual->shape[0] == 1 && cue->ndim == 4 &&
       recon->ndim == 4 && agf_tensor_numel(cue) == agf_tensor_numel(residual)
@@ -297,10 +214,14 @@ static gboolean run_dfg(AgfasEngine *e, const AgfTensor *aligned,
   static const float mean[3] = { 0.5f, 0.5f, 0.5f };
   static const float std[3] = { 1 / 6.0f, 1 / 6.0f, 1 / 6.0f };
   g_autoptr(AgfTensor) cue_rgba = agf_tensor_to_image(cue, mean, std, error);
-  if (!cue_rgba || !to_pixels(cue_rgba, &r->cue, error))
+  if (!cue_rgba || !to_pixels(cue_rgba, &r->cue, error) ||
+      !stage_end(e, r, AGFAS_STAGE_CUE, t, error))
     return FALSE;
 
-  engine_load_oanet(e);
+  loads = !e->tried_oanet;
+  _agfas_engine_load_oanet(e);
+  if (loads && !stage_end(e, r, AGFAS_STAGE_LOAD, t, error))
+    return FALSE;
   if (!e->oanet) {
     r->score_note = g_strdup(e->oanet_note);
     return TRUE;
@@ -313,16 +234,19 @@ static gboolean run_dfg(AgfasEngine *e, const AgfTensor *aligned,
     return FALSE;
   r->has_score = TRUE;
   r->score = s;
-  return TRUE;
+  return stage_end(e, r, AGFAS_STAGE_SCORE, t, error);
 }
 
 static gboolean run_locked(AgfasEngine *e, const char *spec, const char *path,
                            const AgfasAnalysisParams *p, ProgressCtx *pc,
                            AgfasAnalysisResult *r, GError **error)
 {
+  gint64 t = g_get_monotonic_time();
   g_autoptr(AgfImage) img = agf_image_load(path, error);
-  if (!img || !engine_use_device(e, spec, error))
+  if (!img || !stage_end(e, r, AGFAS_STAGE_READ, &t, error) ||
+      !_agfas_engine_use_device(e, spec, error))
     return FALSE;
+  _agfas_engine_apply_changes(e);
   r->device_name = g_strdup(agf_device_info(e->dev)->name);
   r->input.width = img->width, r->input.height = img->height;
   r->input.rgba = g_bytes_new(img->pixels, img->stride * img->height);
@@ -334,26 +258,30 @@ static gboolean run_locked(AgfasEngine *e, const char *spec, const char *path,
     return FALSE;
   AgfFaceAlignment al;
   float lm_crop[AGF_FACE_N_LANDMARKS][2];
-  engine_load_detector(e);
+  gboolean loads = !e->tried_detector;
+  _agfas_engine_load_detector(e);
+  if (loads && !stage_end(e, r, AGFAS_STAGE_LOAD, &t, error))
+    return FALSE;
   g_autoptr(GArray) faces = NULL;
   if (e->detector) {
     faces = agf_face_detect(e->detector, frame, NULL, error);
     if (!faces)
       return FALSE;
   }
-  if (faces && faces->len > 0) {
-    const AgfFace *f = &g_array_index(faces, AgfFace, 0);
-    if (!agf_face_alignment_compute(f->landmarks, AGF_FACE_ALIGN_SIZE, &al,
-                                    error))
-      return FALSE;
+  /* The face agfas-train score picks (pipeline/analyze.h). */
+  AgfPickedFace pf;
+  GError *pick_error = NULL;
+  if (agf_analysis_pick_face(faces, AGF_ANALYSIS_MIN_FACE_SCORE, &pf,
+                             &pick_error)) {
+    const AgfFace *f = &pf.face;
+    al = pf.align;
     r->face_detected = TRUE;
     r->box[0] = f->x1, r->box[1] = f->y1, r->box[2] = f->x2, r->box[3] = f->y2;
     memcpy(r->landmarks, f->landmarks, sizeof r->landmarks);
-    for (int i = 0; i < AGF_FACE_N_LANDMARKS; i++) {
-      double x, y;
-      agf_affine_apply(al.fwd, f->landmarks[i][0], f->landmarks[i][1], &x, &y);
-      lm_crop[i][0] = (float)x, lm_crop[i][1] = (float)y;
-    }
+    memcpy(lm_crop, pf.crop_landmarks, sizeof lm_crop);
+  } else if (pick_error) {
+    g_propagate_error(error, pick_error);
+    return FALSE;
   } else {
     r->face_note = g_strdup(e->detector ? "No face detected: analysing the "
                                           "centre square"
@@ -367,10 +295,12 @@ static gboolean run_locked(AgfasEngine *e, const char *spec, const char *path,
       r->landmarks[i][0] = (float)x, r->landmarks[i][1] = (float)y;
     }
   }
+  memcpy(r->align_fwd, al.fwd, sizeof r->align_fwd);
   g_autoptr(AgfTensor) aligned = agf_face_align(frame, &al, 1, error);
-  if (!aligned)
+  if (!aligned || !stage_end(e, r, AGFAS_STAGE_DETECT, &t, error))
     return FALSE;
-  return run_dfg(e, aligned, (const float (*)[2])lm_crop, p, pc, r, error);
+  return run_dfg(e, aligned, (const float (*)[2])lm_crop, p, pc, r, &t,
+                 error);
 }
 
 AgfasAnalysisResult *agfas_engine_run(AgfasEngine *e, const char *device_spec,
@@ -385,6 +315,8 @@ AgfasAnalysisResult *agfas_engine_run(AgfasEngine *e, const char *device_spec,
   ProgressCtx pc = { cancellable, progress, progress_data };
   AgfasAnalysisResult *r = g_new0(AgfasAnalysisResult, 1);
   r->params = *params;
+  for (int i = 0; i < AGFAS_STAGE_COUNT; i++)
+    r->stage_s[i] = -1;
   g_mutex_lock(&e->lock);
   gboolean ok = run_locked(e, device_spec, path, params, &pc, r, error);
   g_mutex_unlock(&e->lock);

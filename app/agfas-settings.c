@@ -20,6 +20,8 @@ void agfas_settings_init(AgfasSettings *s)
   s->t0 = 0.3;
   s->mask = TRUE;
   s->fixed_range = FALSE;
+  s->overlay = FALSE;
+  s->overlay_opacity = 0.5;
 }
 
 void agfas_settings_clear(AgfasSettings *s)
@@ -106,6 +108,15 @@ void agfas_settings_load(AgfasSettings *s, const char *path)
     g_clear_error(&error);
   }
   load_bool(kf, path, "mask", &s->mask);
+  load_bool(kf, path, "overlay", &s->overlay);
+  if (g_key_file_has_key(kf, GROUP, "overlay-opacity", NULL)) {
+    double v = g_key_file_get_double(kf, GROUP, "overlay-opacity", &error);
+    if (error || !(v >= 0 && v <= 1))
+      warn_key(path, "overlay-opacity", "is not a number in 0..1");
+    else
+      s->overlay_opacity = v;
+    g_clear_error(&error);
+  }
   if (g_key_file_has_key(kf, GROUP, "heatmap-range", NULL)) {
     g_autofree char *v = g_key_file_get_string(kf, GROUP, "heatmap-range",
                                                NULL);
@@ -134,6 +145,8 @@ gboolean agfas_settings_save(const AgfasSettings *s, const char *path,
   g_key_file_set_integer(kf, GROUP, "steps", s->steps);
   g_key_file_set_double(kf, GROUP, "t0", s->t0);
   g_key_file_set_boolean(kf, GROUP, "mask", s->mask);
+  g_key_file_set_boolean(kf, GROUP, "overlay", s->overlay);
+  g_key_file_set_double(kf, GROUP, "overlay-opacity", s->overlay_opacity);
   g_key_file_set_string(kf, GROUP, "heatmap-range",
                         s->fixed_range ? "fixed" : "per-image");
   gsize n = 0;

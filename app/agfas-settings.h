@@ -14,6 +14,8 @@ typedef struct {
   double t0;             /* strength, a fraction of T in 0.05..1 */
   gboolean mask;         /* zero the background of the cue */
   gboolean fixed_range;  /* heatmap range: fixed (TRUE) or per image */
+  gboolean overlay;      /* heatmap blended over the input */
+  double overlay_opacity; /* its opacity, 0..1 */
 } AgfasSettings;
 
 /* Fills s with the defaults (the knobs' initial values). */

@@ -2,7 +2,10 @@
 #include "agfas-window.h"
 
 #include "agfas-dataset-view.h"
+#include "agfas-media.h"
 #include "agfas-result-export.h"
+#include "agfas-analysis-view.h"
+#include "agfas-models-button.h"
 #include "agfas-settings.h"
 #include "nn/device.h"
 
@@ -24,6 +27,10 @@ struct _AgfasWindow {
   GtkLevelBar *score_bar;
   GtkProgressBar *progress_bar;
   AgfasPanel *input_panel, *recon_panel, *heat_panel, *cue_panel;
+  AgfasViewKnobs *view_knobs;        /* overlay, timing (appview) */
+  GtkLabel *hover_label;
+  AgfasModelsButton *models_button;
+  AgfasAnalysisView *analysis_view;  /* zoom, hover, overlay glue */
   AgfasDatasetView *dataset_view;  /* the "dataset" page, made on first use */
 
   AgfasEngine *engine;
@@ -164,6 +171,8 @@ static void show_result(AgfasWindow *self, const AgfasAnalysisResult *r)
   g_autofree char *status = g_strdup_printf(
     "%s · %d U-Net calls · %.2f s", r->device_name, r->n_calls, r->seconds);
   gtk_label_set_text(self->status_label, status);
+  agfas_analysis_view_show(self->analysis_view, r);
+  agfas_models_button_refresh(self->models_button);
 }
 
 static void update_export_action(AgfasWindow *self)
@@ -176,6 +185,7 @@ static void update_export_action(AgfasWindow *self)
 
 static void clear_result(AgfasWindow *self)
 {
+  agfas_analysis_view_show(self->analysis_view, NULL);
   g_clear_pointer(&self->result, agfas_analysis_result_free);
   g_clear_pointer(&self->result_source, g_free);
   update_export_action(self);
@@ -350,6 +360,8 @@ static void save_settings(AgfasWindow *self)
   s.t0 = gtk_adjustment_get_value(self->t0_adj);
   s.mask = gtk_switch_get_active(self->mask_switch);
   s.fixed_range = gtk_drop_down_get_selected(self->norm_dropdown) == 1;
+  s.overlay = agfas_view_knobs_get_overlay(self->view_knobs);
+  s.overlay_opacity = agfas_view_knobs_get_opacity(self->view_knobs);
   GError *error = NULL;
   if (!agfas_settings_save(&s, self->settings_path, &error)) {
     g_warning("%s", error->message);
@@ -379,8 +391,24 @@ static void load_settings(AgfasWindow *self)
   gtk_adjustment_set_value(self->t0_adj, s.t0);
   gtk_switch_set_active(self->mask_switch, s.mask);
   gtk_drop_down_set_selected(self->norm_dropdown, s.fixed_range ? 1 : 0);
+  agfas_view_knobs_set_opacity(self->view_knobs, s.overlay_opacity);
+  agfas_view_knobs_set_overlay(self->view_knobs, s.overlay);
   self->loading = FALSE;
   agfas_settings_clear(&s);
+}
+
+/* A display-only knob (the overlay): saved, no re-run. */
+static void on_display_changed(AgfasWindow *self)
+{
+  if (!self->loading)
+    save_settings(self);
+}
+
+static void on_model_opened(AgfasModelsButton *button, int model,
+                            AgfasWindow *self)
+{
+  (void)button, (void)model;
+  start_run(self);
 }
 
 static void on_knob_changed(AgfasWindow *self)
@@ -485,6 +513,7 @@ static void agfas_window_dispose(GObject *object)
   if (self->export_chooser)
     gtk_native_dialog_destroy(GTK_NATIVE_DIALOG(self->export_chooser));
   g_clear_object(&self->export_chooser);
+  g_clear_pointer(&self->analysis_view, agfas_analysis_view_free);
   /* No gtk_widget_dispose_template(): GTK 4.8's unparents every bound
    * object, adjustments included (criticals); GtkWindow's own dispose
    * destroys the child and the title bar. */
@@ -508,6 +537,8 @@ static void agfas_window_class_init(AgfasWindowClass *klass)
   G_OBJECT_CLASS(klass)->dispose = agfas_window_dispose;
   G_OBJECT_CLASS(klass)->finalize = agfas_window_finalize;
   g_type_ensure(AGFAS_TYPE_PANEL);
+  g_type_ensure(AGFAS_TYPE_VIEW_KNOBS);
+  g_type_ensure(AGFAS_TYPE_MODELS_BUTTON);
   gtk_widget_class_set_template_from_resource(
     wc, "/io/github/agfas/Studio/ui/agfas-window.ui");
 #define BIND(name) gtk_widget_class_bind_template_child(wc, AgfasWindow, name)
@@ -533,13 +564,22 @@ static void agfas_window_class_init(AgfasWindowClass *klass)
   BIND(recon_panel);
   BIND(heat_panel);
   BIND(cue_panel);
+  BIND(view_knobs);
+  BIND(hover_label);
+  BIND(models_button);
 #undef BIND
+  /* Filled by agfas-media.c (Open Folder, Open Recent, Camera, ...). */
+  gtk_widget_class_bind_template_child_full(wc, "media_section", FALSE, 0);
   gtk_widget_class_bind_template_callback(wc, on_knob_changed);
 }
 
 static void agfas_window_init(AgfasWindow *self)
 {
   gtk_widget_init_template(GTK_WIDGET(self));
+  AgfasPanel *const panels[4] = { self->input_panel, self->recon_panel,
+                                  self->heat_panel, self->cue_panel };
+  self->analysis_view = agfas_analysis_view_new(
+    GTK_APPLICATION_WINDOW(self), panels, self->view_knobs, self->hover_label);
   self->settings_path = agfas_settings_default_path();
   /* Filling the device list changes its selection: no save, no run. */
   self->loading = TRUE;
@@ -581,6 +621,12 @@ static void agfas_window_init(AgfasWindow *self)
                              G_CALLBACK(on_knob_changed), self);
   g_signal_connect_swapped(self->mask_switch, "notify::active",
                            G_CALLBACK(on_knob_changed), self);
+  g_signal_connect_swapped(self->view_knobs, "notify::overlay",
+                           G_CALLBACK(on_display_changed), self);
+  g_signal_connect_swapped(self->view_knobs, "notify::overlay-opacity",
+                           G_CALLBACK(on_display_changed), self);
+  g_signal_connect(self->models_button, "model-opened",
+                   G_CALLBACK(on_model_opened), self);
 
   GtkDropTarget *drop = gtk_drop_target_new(GDK_TYPE_FILE_LIST,
                                             GDK_ACTION_COPY);
@@ -593,6 +639,8 @@ AgfasWindow *agfas_window_new(GtkApplication *app, AgfasEngine *engine)
   AgfasWindow *self = g_object_new(AGFAS_TYPE_WINDOW, "application", app,
                                    NULL);
   self->engine = agfas_engine_ref(engine);
+  agfas_models_button_set_engine(self->models_button, engine);
+  agfas_media_attach(self, engine); /* videos, folders, recent, camera */
   return self;
 }
 
@@ -601,6 +649,8 @@ void agfas_window_open(AgfasWindow *self, GFile *file)
   g_return_if_fail(AGFAS_IS_WINDOW(self) && G_IS_FILE(file));
   g_autofree char *name = g_file_get_basename(file);
   gtk_window_set_title(GTK_WINDOW(self), name);
+  if (agfas_media_open(self, file))
+    return;
   if (agfas_dataset_is_manifest(file)) {
     if (!self->dataset_view) {
       self->dataset_view = agfas_dataset_view_new();
@@ -660,6 +710,21 @@ gboolean agfas_window_get_presenting(AgfasWindow *self)
 {
   g_return_val_if_fail(AGFAS_IS_WINDOW(self), FALSE);
   return self->presenting;
+}
+
+void agfas_window_get_params(AgfasWindow *self, AgfasAnalysisParams *p)
+{
+  g_return_if_fail(AGFAS_IS_WINDOW(self) && p);
+  read_params(self, p);
+}
+
+const char *agfas_window_get_device_spec(AgfasWindow *self)
+{
+  g_return_val_if_fail(AGFAS_IS_WINDOW(self), NULL);
+  guint sel = gtk_drop_down_get_selected(self->device_dropdown);
+  if (self->device_specs && sel < g_strv_length(self->device_specs))
+    return self->device_specs[sel];
+  return NULL;
 }
 
 guint agfas_window_get_runs_finished(AgfasWindow *self)

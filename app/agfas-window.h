@@ -44,6 +44,10 @@ const char *agfas_window_get_status_text(AgfasWindow *self);
 /* Whether presentation mode (win.present, F5; Esc leaves) is on: full
  * screen, no knobs or header bar, large panels and verdict. */
 gboolean agfas_window_get_presenting(AgfasWindow *self);
+/* The knobs' current values, and the picked device's spec (NULL: auto),
+ * for other analyses than the window's own (video frames, live, export). */
+void agfas_window_get_params(AgfasWindow *self, AgfasAnalysisParams *p);
+const char *agfas_window_get_device_spec(AgfasWindow *self);
 /* Number of analyses finished (successfully or not) so far. */
 guint agfas_window_get_runs_finished(AgfasWindow *self);
 

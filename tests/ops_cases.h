@@ -39,9 +39,12 @@ extern const OpCase agf_op_cases[];
 extern const int agf_n_op_cases;
 
 /* Naive double-precision references (ops_naive.c) for the kinds the CPU
- * backend computes through BLAS or blocking: GEMM, CONV2D, ATTENTION.
- * in[i] are the dense host inputs of c; returns a new array of the output
- * in row-major order and its element count. */
+ * backend computes through BLAS or blocking (GEMM, CONV2D, ATTENTION) and
+ * for every training kind (REDUCE .. POOL2D_BWD). in[i] are the dense host
+ * inputs of c; returns a new array of the output in row-major order and
+ * its element count. */
 float *agf_naive_run(const OpCase *c, float *const *in, int64_t *numel);
+/* Whether agf_naive_run has a reference for kind. */
+gboolean agf_naive_covers(AgfOpKind kind);
 
 G_END_DECLS

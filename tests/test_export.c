@@ -282,10 +282,11 @@ static void test_cue_tensors(void)
 }
 
 static const AgfasExportRow rows[] = {
-    {"/d/live 1.jpg", -1, TRUE, 0.125, "live"},
-    {"/d/replay,\"2\".mp4", 3, TRUE, 0.75, "replay"},
-    {"/d/x.png", -1, FALSE, 0, NULL},
-    {"/d/tab\nline.png", 0, TRUE, 0.5, "unsure"},
+    {"/d/live 1.jpg", -1, TRUE, 0.125, "live", FALSE, {0}, NULL},
+    {"/d/replay,\"2\".mp4", 3, TRUE, 0.75, "replay", FALSE, {0}, NULL},
+    {"/d/x.png", -1, FALSE, 0, NULL, FALSE, {0}, NULL},
+    {"/d/tab\nline.png", 0, TRUE, 0.5, "unsure", FALSE, {0}, NULL},
+    {"/d/v.mp4", 12, FALSE, 0, NULL, TRUE, {1, 2.5, 30, 40}, "no face: x"},
 };
 
 static void test_csv(void)
@@ -299,11 +300,12 @@ static void test_csv(void)
   g_autofree char *text = NULL;
   g_assert_true(g_file_get_contents(path, &text, NULL, &error));
   g_assert_cmpstr(text, ==,
-                  "path,frame,score,verdict,label\r\n"
-                  "/d/live 1.jpg,,0.125000,LIVE,live\r\n"
-                  "\"/d/replay,\"\"2\"\".mp4\",3,0.750000,SPOOF,replay\r\n"
-                  "/d/x.png,,,,\r\n"
-                  "\"/d/tab\nline.png\",0,0.500000,SPOOF,unsure\r\n");
+                  "path,frame,x1,y1,x2,y2,score,verdict,label,note\r\n"
+                  "/d/live 1.jpg,,,,,,0.125000,live,live,\r\n"
+                  "\"/d/replay,\"\"2\"\".mp4\",3,,,,,0.750000,spoof,replay,\r\n"
+                  "/d/x.png,,,,,,,,,\r\n"
+                  "\"/d/tab\nline.png\",0,,,,,0.500000,spoof,unsure,\r\n"
+                  "/d/v.mp4,12,1.0,2.5,30.0,40.0,,,,no face: x\r\n");
   app_test_remove_tree(dir);
 }
 
@@ -335,7 +337,7 @@ static void test_json(void)
       g_assert_cmpfloat(json_object_get_double_member(o, "score"), ==,
                         rows[i].score);
       g_assert_cmpstr(json_object_get_string_member(o, "verdict"), ==,
-                      rows[i].score >= 0.5 ? "SPOOF" : "LIVE");
+                      rows[i].score >= 0.5 ? "spoof" : "live");
     } else {
       g_assert_true(json_object_get_null_member(o, "score"));
       g_assert_true(json_object_get_null_member(o, "verdict"));
@@ -345,6 +347,20 @@ static void test_json(void)
                       rows[i].label);
     else
       g_assert_true(json_object_get_null_member(o, "label"));
+    if (rows[i].has_box) {
+      JsonArray *box = json_object_get_array_member(o, "box");
+      g_assert_cmpuint(json_array_get_length(box), ==, 4);
+      for (guint k = 0; k < 4; k++)
+        g_assert_cmpfloat(json_array_get_double_element(box, k), ==,
+                          rows[i].box[k]);
+    } else {
+      g_assert_true(json_object_get_null_member(o, "box"));
+    }
+    if (rows[i].note)
+      g_assert_cmpstr(json_object_get_string_member(o, "note"), ==,
+                      rows[i].note);
+    else
+      g_assert_true(json_object_get_null_member(o, "note"));
   }
   app_test_remove_tree(dir);
 }

@@ -1,7 +1,7 @@
 /* Every op kind on every backend against the CPU backend in f32 (the
  * table in ops_cases.c), the CPU backend against naive references for
- * GEMM, conv2d and attention, and hand-computed pixels for the image,
- * colormap and sampling ops. */
+ * GEMM, conv2d, attention and the training kinds, and hand-computed
+ * pixels for the image, colormap and sampling ops. */
 #include <math.h>
 #include <string.h>
 #include "test_support.h"
@@ -70,6 +70,32 @@ static AgfTensor *upload(AgfDevice *dev, const OpCase *c, int i,
     t = v;
   }
   return t;
+}
+
+/* ATTENTION_BWD's in3 must be the forward output of q, k, v and its in5
+ * the STATS gradient of those: the cases' random values are replaced by
+ * the naive references' results (o rounded like any f16 input), so every
+ * backend gets one consistent set without the harness chaining ops. */
+static void chain_attention_inputs(const OpCase *c, float **host, AgfDType dt)
+{
+  if (c->op.kind != AGF_OP_ATTENTION_BWD)
+    return;
+  const AgfAttentionBwdParams *p = &c->op.p.attention_bwd;
+  OpCase fwd = { .op = { .kind = AGF_OP_ATTENTION, .n_in = 3,
+                         .p.attention = { p->n_heads, p->scale } },
+                 .in = { c->in[0], c->in[1], c->in[2] } };
+  int64_t n = 0;
+  g_free(host[3]);
+  host[3] = agf_naive_run(&fwd, host, &n);
+  if (dt == AGF_F16)
+    agf_test_round_f16(host[3], n);
+  if (c->op.n_in > 5) {
+    OpCase stats = *c;
+    stats.op.n_in = 5;
+    stats.op.p.attention_bwd.which = AGF_ATTN_GRAD_STATS;
+    g_free(host[5]);
+    host[5] = agf_naive_run(&stats, host, &n);
+  }
 }
 
 /* Runs case c on dev in dt; returns the output, or NULL after marking the
@@ -155,8 +181,12 @@ static void compare(const OpCase *c, const AgfTensor *got,
   gboolean float_in = FALSE;
   for (int i = 0; i < c->op.n_in; i++)
     float_in |= c->in[i].ndim && c->in[i].kind == OP_IN_FLOAT;
+  /* Statistics are F32 whatever the inputs' dtype (op.h). */
+  gboolean f32_out = c->op.kind == AGF_OP_NORM_STATS ||
+                     (c->op.kind == AGF_OP_ATTENTION_BWD &&
+                      c->op.p.attention_bwd.which == AGF_ATTN_GRAD_STATS);
   if (float_in || c->op.n_in == 0) /* the run really used dt */
-    g_assert_cmpint(got->dtype, ==, dt);
+    g_assert_cmpint(got->dtype, ==, f32_out ? AGF_F32 : dt);
   g_autofree float *a = agf_test_read_f32(got);
   g_autofree float *b = agf_test_read_f32(ref);
   double err = agf_test_rel_err(a, b, n);
@@ -188,6 +218,7 @@ static void test_op(gconstpointer data)
   for (int i = 0; i < c->op.n_in; i++)
     if (c->in[i].ndim)
       host[i] = make_input(c, t->ci, i, t->dt);
+  chain_attention_inputs(c, host, t->dt);
   AgfTensor *ref = run_case(c, agf_test_cpu(), AGF_F32, host);
   AgfTensor *got = ref ? run_case(c, dev, t->dt, host) : NULL;
   if (got)
@@ -229,9 +260,60 @@ static void test_naive(gconstpointer data)
   for (int i = 0; i < c->op.n_in; i++)
     if (c->in[i].ndim)
       host[i] = make_input(c, ci, i, AGF_F32);
+  chain_attention_inputs(c, host, AGF_F32);
   check_naive(c, host);
   for (int i = 0; i < c->op.n_in; i++)
     g_free(host[i]);
+}
+
+/* The conv gradients are the adjoints of the forward conv:
+ * <conv(x, w), dy> = <x, bwd_data(dy, w)> = <w, bwd_filter(x, dy)>. Here
+ * on an input whose im2col does not fit the CPU backend's column budget,
+ * so that its backward walks several bands of output rows (the table's
+ * shapes fit one band). */
+static double dot_f32(const AgfTensor *a, const AgfTensor *b)
+{
+  g_autofree float *x = agf_test_read_f32(a);
+  g_autofree float *y = agf_test_read_f32(b);
+  double s = 0;
+  for (int64_t i = 0; i < agf_tensor_numel(a); i++)
+    s += (double)x[i] * y[i];
+  return s;
+}
+
+static AgfTensor *random_tensor(AgfDevice *dev, const int64_t *shape, guint32 seed)
+{
+  int64_t n = shape[0] * shape[1] * shape[2] * shape[3];
+  g_autofree float *h = g_new(float, n);
+  agf_test_fill_uniform(h, n, seed, -1, 1);
+  return agf_test_tensor(dev, AGF_F32, 4, shape, h);
+}
+
+static void test_conv_bwd_adjoint(void)
+{
+  AgfDevice *dev = agf_test_cpu();
+  GError *error = NULL;
+  const int64_t xs[4] = { 1, 256, 40, 401 }, ws[4] = { 4, 128, 3, 3 };
+  const AgfConv2dParams p = { .stride_h = 1, .stride_w = 2, .pad_top = 1,
+                              .pad_bottom = 0, .pad_left = 1, .pad_right = 1,
+                              .groups = 2 };
+  g_autoptr(AgfTensor) x = random_tensor(dev, xs, 11);
+  g_autoptr(AgfTensor) w = random_tensor(dev, ws, 12);
+  g_autoptr(AgfTensor) y = agf_conv2d(x, w, NULL, &p, &error);
+  g_assert_no_error(error);
+  g_autoptr(AgfTensor) dy = random_tensor(dev, y->shape, 13);
+  g_autoptr(AgfTensor) dx = agf_conv2d_bwd_data(dy, w, &p, (int)xs[2], (int)xs[3], &error);
+  g_assert_no_error(error);
+  g_autoptr(AgfTensor) dw = agf_conv2d_bwd_filter(x, dy, &p, (int)ws[2], (int)ws[3], &error);
+  g_assert_no_error(error);
+  double ref = dot_f32(y, dy), via_dx = dot_f32(x, dx), via_dw = dot_f32(w, dw);
+  g_test_message("<y,dy> %.6g, <x,dx> %.6g, <w,dw> %.6g", ref, via_dx, via_dw);
+  /* The dots sum millions of random-sign terms: errors are measured against
+   * the sums' natural scale, sqrt(terms) x typical term. One band's rows
+   * lost would move a dot by ~1e-2 of it, a hundred times the bound. */
+  double scale = sqrt((double)agf_tensor_numel(y) * 2304);
+  g_assert_cmpfloat(fabs(via_dx - ref) / scale, <=, 1e-4);
+  g_assert_cmpfloat(fabs(via_dw - ref) / scale, <=, 1e-4);
 }
 
 /* A new op kind must come with cases in the table. */
@@ -537,12 +619,14 @@ int main(int argc, char **argv)
 
   if (selected("/ops/cpu/table"))
     g_test_add_func("/ops/cpu/table/covers-every-kind", test_table_covers_every_kind);
+  if (selected("/ops/cpu/adjoint"))
+    g_test_add_func("/ops/cpu/adjoint/conv2d-bwd-bands", test_conv_bwd_adjoint);
 
   /* The CPU backend against naive definitions. */
   for (int ci = 0; ci < agf_n_op_cases; ci++) {
     const OpCase *c = &agf_op_cases[ci];
     AgfOpKind k = c->op.kind;
-    if (k != AGF_OP_GEMM && k != AGF_OP_CONV2D && k != AGF_OP_ATTENTION)
+    if (!agf_naive_covers(k))
       continue;
     g_autofree char *path = g_strdup_printf("/ops/cpu/naive/%s/%s",
                                             agf_op_name(k), c->name);

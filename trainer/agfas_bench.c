@@ -8,10 +8,13 @@
  *   agfas-bench [--device D] models [--preset P] [--json FILE] [--quick]
  *               [--filter SUBSTR] [--dtype f32|f16|all] [--torch]
  *               [--cache-dir DIR]
+ *   agfas-bench [--device D] train [--preset P] [--batch N] [--json FILE]
+ *               [--quick] [--filter unet|vit] [--dtype f32|f16|all] [--torch]
  */
 #include <stdlib.h>
 #include <string.h>
 #include "bench.h"
+#include "bench_train.h"
 
 static char *opt_device;
 static gboolean opt_list;
@@ -23,6 +26,7 @@ static gboolean opt_torch;
 static char *opt_export;
 static char *opt_preset;
 static char *opt_cache;
+static int opt_batch;
 
 static const GOptionEntry entries[] = {
   { "device", 'd', 0, G_OPTION_ARG_STRING, &opt_device,
@@ -47,6 +51,8 @@ static const GOptionEntry entries[] = {
   { "cache-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_cache,
     "models: where the random-weight checkpoints are kept (default "
     "$XDG_CACHE_HOME/agfas/bench)", "DIR" },
+  { "batch", 'b', 0, G_OPTION_ARG_INT, &opt_batch,
+    "train: samples per step (default: U-Net 2, ViT 8; --quick ViT 4)", "N" },
   { NULL }
 };
 
@@ -195,13 +201,17 @@ static int run_ops(void)
 
 int main(int argc, char **argv)
 {
-  g_autoptr(GOptionContext) ctx = g_option_context_new("ops|models - time the engine's ops or networks");
+  g_autoptr(GOptionContext) ctx = g_option_context_new("ops|models|train - time the engine's ops, networks or training steps");
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_option_context_set_summary(ctx,
     "ops: times each op on the SD-1.5 U-Net and ViT-B/16 shapes (and square\n"
     "GEMMs) on the chosen devices, next to OpenBLAS cblas_sgemm for GEMM and conv.\n"
     "models: times every network of a preset (random weights, cached) and a\n"
-    "whole DFG reconstruction, with peak device memory.");
+    "whole DFG reconstruction, with peak device memory.\n"
+    "train: training-step throughput (samples/s) and peak memory of a U-Net\n"
+    "step (noise-prediction MSE, AdamW) and a ViT step (OA-Net image_only,\n"
+    "cross-entropy, SGD momentum) per preset (default tiny,small; --quick:\n"
+    "tiny), with --torch the ratio to PyTorch doing the same step.");
   GError *error = NULL;
   if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
     g_printerr("agfas-bench: %s (see --help)\n", error->message);
@@ -221,6 +231,12 @@ int main(int argc, char **argv)
                              opt_filter, opt_cache, opt_torch, opt_quick };
     return bench_models_main(&o);
   }
-  g_printerr("agfas-bench: the command is \"ops\" or \"models\" (see --help)\n");
+  if (argc == 2 && strcmp(argv[1], "train") == 0) {
+    BenchTrainOptions o = { opt_device, opt_dtype, opt_preset, opt_json,
+                            opt_filter, opt_cache, opt_batch, opt_torch,
+                            opt_quick };
+    return bench_train_main(&o);
+  }
+  g_printerr("agfas-bench: the command is \"ops\", \"models\" or \"train\" (see --help)\n");
   return 2;
 }

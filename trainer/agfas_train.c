@@ -23,6 +23,13 @@ const AgfTrainCommand agf_train_commands[] = {
   { "eval", "SCORES.csv [--labels M] [--threshold T | --val V] [--out DIR]",
     "frame scores -> AUC, EER, HTER, APCER/BPCER/ACER (per attack type and "
     "domain), ROC and histogram plots, report.json", agf_train_eval },
+  { "score", "PATH... --csv FILE", /* score helper */
+    "run the shipped pipeline (face, DFG, cue, OA-Net) on images, videos "
+    "and folders: one spoof score per frame in a CSV (resumable)",
+    agf_train_score },
+  { "cues", "MANIFEST --out DIR", /* score helper */
+    "store the DFG reconstruction and cue of every face of a prepared "
+    "dataset, for OA-Net training (resumable)", agf_train_cues },
   { NULL, NULL, NULL, NULL }
 };
 #define commands agf_train_commands
@@ -57,8 +64,8 @@ int main(int argc, char **argv)
   setlocale(LC_ALL, "");
   g_set_prgname("agfas-train");
   if (argc < 2)
-    return agf_cli_usage_error(NULL, "missing subcommand (one of import, "
-                                     "forward, prepare, eval)");
+    return agf_cli_usage_error(NULL, "missing subcommand (see "
+                                     "'agfas-train --help')");
   const char *a = argv[1];
   if (!strcmp(a, "--help") || !strcmp(a, "-h") || !strcmp(a, "help")) {
     print_help();

@@ -91,6 +91,11 @@ GPtrArray *agf_eval_rows_load(const char *scores_path,
   GPtrArray *rows = g_ptr_array_new_with_free_func(agf_eval_row_free);
   for (guint i = 0; i < agf_manifest_len(m); i++) {
     const AgfManifestRecord *r = agf_manifest_get(m, i);
+    /* agfas-train score's rows for frames it could not score (status
+     * no_face, unreadable, ...) carry no score: not a sample. */
+    if (isnan(r->score) && r->status && *r->status &&
+        strcmp(r->status, "ok"))
+      continue;
     if (!r->path || !*r->path || !isfinite(r->score)) {
       g_set_error(error, AGF_ERROR, AGF_ERROR_FORMAT,
                   "%s: record %u has %s; every row needs a path and a "

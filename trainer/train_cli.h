@@ -30,6 +30,8 @@ int agf_train_import(int argc, char **argv);
 int agf_train_forward(int argc, char **argv);
 int agf_train_prepare(int argc, char **argv); /* train_prepare.c */
 int agf_train_eval(int argc, char **argv);    /* train_eval.c */
+int agf_train_score(int argc, char **argv);   /* train_score.c */
+int agf_train_cues(int argc, char **argv);    /* train_cues.c */
 
 /* --device and --dtype, as every command that computes takes them. */
 typedef struct {

@@ -18,20 +18,15 @@
 /* Output maps of at most this many pixels split over channels instead. */
 #define SMALL_MAP 64
 
-typedef struct {
-  int64_t n, ci, h, w, co, ho, wo, kh, kw;
-  int sh, sw, pt, pl, dh, dw, groups;
-} ConvShape;
+typedef AgfCpuConvShape ConvShape;
 
-static ConvShape
-conv_shape(const AgfOp *op)
+ConvShape
+agf_cpu_conv_shape(const AgfConv2dParams *p, const int64_t *xs,
+                   const int64_t *ws, int64_t ho, int64_t wo)
 {
-  const AgfConv2dParams *p = &op->p.conv;
-  const AgfTensor *x = op->in[0], *w = op->in[1], *y = op->out;
   ConvShape s = {
-    .n = x->shape[0], .ci = x->shape[1], .h = x->shape[2], .w = x->shape[3],
-    .co = w->shape[0], .kh = w->shape[2], .kw = w->shape[3],
-    .ho = y->shape[2], .wo = y->shape[3],
+    .n = xs[0], .ci = xs[1], .h = xs[2], .w = xs[3],
+    .co = ws[0], .kh = ws[2], .kw = ws[3], .ho = ho, .wo = wo,
     .sh = p->stride_h ? p->stride_h : 1, .sw = p->stride_w ? p->stride_w : 1,
     .pt = p->pad_top, .pl = p->pad_left,
     .dh = p->dil_h ? p->dil_h : 1, .dw = p->dil_w ? p->dil_w : 1,
@@ -52,10 +47,9 @@ init_planes(float *y, const ConvShape *s, const float *bias)
   }
 }
 
-/* Output columns [lo, hi) whose input column, for kernel column kx, is
- * inside the image. */
-static void
-valid_cols(const ConvShape *s, int64_t kx, int64_t *lo_out, int64_t *hi_out)
+void
+agf_cpu_conv_valid_cols(const ConvShape *s, int64_t kx, int64_t *lo_out,
+                        int64_t *hi_out)
 {
   const int64_t off = kx * s->dw - s->pl;
   const int64_t lo = off >= 0 ? 0 : (-off + s->sw - 1) / s->sw;
@@ -98,7 +92,7 @@ conv_direct(const float *x, const float *w, float *y, const ConvShape *s)
             const float wv = wp[ky * s->kw + kx];
             const int64_t off = kx * s->dw - s->pl;
             int64_t lo, hi;
-            valid_cols(s, kx, &lo, &hi);
+            agf_cpu_conv_valid_cols(s, kx, &lo, &hi);
             lo = MAX(lo, ox0);
             hi = MIN(hi, ox0 + cols);
             if (hi <= lo)
@@ -120,11 +114,9 @@ conv_direct(const float *x, const float *w, float *y, const ConvShape *s)
   }
 }
 
-/* col[(c*kh + ky)*kw + kx][(oy - oy0)*wo + ox] for channels [c0, c0+nc)
- * and output rows [oy0, oy0+rows) of one image. */
-static void
-im2col(const float *x, float *col, const ConvShape *s, int64_t c0, int64_t nc,
-       int64_t oy0, int64_t rows)
+void
+agf_cpu_im2col(const float *x, float *col, const ConvShape *s, int64_t c0,
+               int64_t nc, int64_t oy0, int64_t rows)
 {
   const int64_t krows = nc * s->kh * s->kw, cols = rows * s->wo;
   for (int64_t r = 0; r < krows; r++) {
@@ -134,7 +126,7 @@ im2col(const float *x, float *col, const ConvShape *s, int64_t c0, int64_t nc,
     float *cp = col + r * cols;
     const int64_t off = kx * s->dw - s->pl;
     int64_t lo, hi;
-    valid_cols(s, kx, &lo, &hi);
+    agf_cpu_conv_valid_cols(s, kx, &lo, &hi);
     for (int64_t oy = oy0; oy < oy0 + rows; oy++, cp += s->wo) {
       const int64_t iy = oy * s->sh - s->pt + ky * s->dh;
       if (iy < 0 || iy >= s->h) {
@@ -171,7 +163,8 @@ conv_band(const float *x, const float *w, const float *bias, float *y,
     for (int64_t i = 0; i < cols; i++)
       yp[i] = b;
   }
-  im2col(x + nn * s->ci * s->h * s->w, col, s, g * cig, cig, oy0, rows);
+  agf_cpu_im2col(x + nn * s->ci * s->h * s->w, col, s, g * cig, cig, oy0,
+                 rows);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) cog,
               (int) cols, (int) kk, 1.0f, w + g * cog * kk, (int) kk, col,
               (int) cols, 1.0f, yb, (int) hw);
@@ -193,7 +186,8 @@ conv_by_channels(const float *x, const float *w, const float *bias, float *y,
   init_planes(y, s, bias);
   for (int64_t nn = 0; nn < s->n; nn++)
     for (int g = 0; g < s->groups; g++) {
-      im2col(x + nn * s->ci * s->h * s->w, col, s, g * cig, cig, 0, s->ho);
+      agf_cpu_im2col(x + nn * s->ci * s->h * s->w, col, s, g * cig, cig, 0,
+                     s->ho);
       agf_cpu_sgemm(CblasNoTrans, CblasNoTrans, (int) cog, (int) hw, (int) kk,
                     1.0f, w + g * cog * kk, (int) kk, col, (int) hw, 1.0f,
                     y + (nn * s->co + g * cog) * hw, (int) hw);
@@ -252,7 +246,9 @@ conv_banded(const float *x, const float *w, const float *bias, float *y,
 gboolean
 agf_cpu_conv2d(const AgfOp *op, GError **error)
 {
-  const ConvShape s = conv_shape(op);
+  const ConvShape s = agf_cpu_conv_shape(&op->p.conv, op->in[0]->shape,
+                                        op->in[1]->shape, op->out->shape[2],
+                                        op->out->shape[3]);
   const float *x = agf_cpu_f32(op->in[0]), *w = agf_cpu_f32(op->in[1]);
   const float *bias = op->n_in > 2 && op->in[2] ? agf_cpu_f32(op->in[2]) : NULL;
   float *y = agf_cpu_f32(op->out);

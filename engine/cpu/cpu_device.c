@@ -36,6 +36,16 @@ static const AgfCpuOpFn cpu_ops[AGF_OP_COUNT] = {
   [AGF_OP_IMAGE_TO_TENSOR] = agf_cpu_image_to_tensor,
   [AGF_OP_TENSOR_TO_IMAGE] = agf_cpu_tensor_to_image,
   [AGF_OP_COLORMAP] = agf_cpu_colormap,
+  /* --- training ops (cpubwd) --- */
+  [AGF_OP_REDUCE] = agf_cpu_reduce,
+  [AGF_OP_UNARY_BWD] = agf_cpu_unary_bwd,
+  [AGF_OP_CONV2D_BWD_DATA] = agf_cpu_conv2d_bwd_data,
+  [AGF_OP_CONV2D_BWD_FILTER] = agf_cpu_conv2d_bwd_filter,
+  [AGF_OP_NORM_STATS] = agf_cpu_norm_stats,
+  [AGF_OP_NORM_BWD] = agf_cpu_norm_bwd,
+  [AGF_OP_ATTENTION_BWD] = agf_cpu_attention_bwd,
+  [AGF_OP_POOL2D_BWD] = agf_cpu_pool2d_bwd,
+  /* --- end training ops --- */
 };
 
 static AgfCpuDevice *

@@ -149,6 +149,7 @@ agf_cpu_unary(const AgfOp *op, GError **error)
   case AGF_UNARY_ABS: UNARY_LOOP(fabsf(v))
   case AGF_UNARY_EXP: UNARY_LOOP(expf(v))
   case AGF_UNARY_SQRT: UNARY_LOOP(sqrtf(v))
+  case AGF_UNARY_LOG: UNARY_LOOP(logf(v))
   default:
     g_set_error(error, AGF_ERROR, AGF_ERROR_INVALID_ARGUMENT,
                 "unknown unary function %d", (int) p->fn);

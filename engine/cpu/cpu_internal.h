@@ -53,6 +53,23 @@ void agf_cpu_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k,
 /* g_try_malloc of n floats; NULL with an OUT_OF_MEMORY error. */
 float *agf_cpu_scratch(size_t n, const char *what, GError **error);
 
+/* A conv2d's geometry (cpu_conv2d.c), shared by its backward kernels. */
+typedef struct {
+  int64_t n, ci, h, w, co, ho, wo, kh, kw;
+  int sh, sw, pt, pl, dh, dw, groups;
+} AgfCpuConvShape;
+/* From the forward's x [n,ci,h,w], w [co,ci/g,kh,kw] and output ho x wo. */
+AgfCpuConvShape agf_cpu_conv_shape(const AgfConv2dParams *p, const int64_t *xs,
+                                   const int64_t *ws, int64_t ho, int64_t wo);
+/* Output columns [lo, hi) whose input column, for kernel column kx, is
+ * inside the image. */
+void agf_cpu_conv_valid_cols(const AgfCpuConvShape *s, int64_t kx,
+                             int64_t *lo, int64_t *hi);
+/* col[(c*kh + ky)*kw + kx][(oy - oy0)*wo + ox] for channels [c0, c0+nc)
+ * and output rows [oy0, oy0+rows) of one image x [ci,h,w]. */
+void agf_cpu_im2col(const float *x, float *col, const AgfCpuConvShape *s,
+                    int64_t c0, int64_t nc, int64_t oy0, int64_t rows);
+
 gboolean agf_cpu_copy(const AgfOp *op, GError **error);
 gboolean agf_cpu_fill(const AgfOp *op, GError **error);
 gboolean agf_cpu_gemm(const AgfOp *op, GError **error);
@@ -76,5 +93,14 @@ gboolean agf_cpu_affine_warp(const AgfOp *op, GError **error);
 gboolean agf_cpu_image_to_tensor(const AgfOp *op, GError **error);
 gboolean agf_cpu_tensor_to_image(const AgfOp *op, GError **error);
 gboolean agf_cpu_colormap(const AgfOp *op, GError **error);
+/* Training kinds (cpu_reduce.c, cpu_*_bwd.c). */
+gboolean agf_cpu_reduce(const AgfOp *op, GError **error);
+gboolean agf_cpu_unary_bwd(const AgfOp *op, GError **error);
+gboolean agf_cpu_conv2d_bwd_data(const AgfOp *op, GError **error);
+gboolean agf_cpu_conv2d_bwd_filter(const AgfOp *op, GError **error);
+gboolean agf_cpu_norm_stats(const AgfOp *op, GError **error);
+gboolean agf_cpu_norm_bwd(const AgfOp *op, GError **error);
+gboolean agf_cpu_attention_bwd(const AgfOp *op, GError **error);
+gboolean agf_cpu_pool2d_bwd(const AgfOp *op, GError **error);
 
 G_END_DECLS

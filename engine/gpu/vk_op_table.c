@@ -30,6 +30,16 @@ gboolean agf_vk_op_image_to_tensor(AgfDevice *dev, const AgfOp *op, GError **err
 gboolean agf_vk_op_tensor_to_image(AgfDevice *dev, const AgfOp *op, GError **error);
 gboolean agf_vk_op_colormap(AgfDevice *dev, const AgfOp *op, GError **error);
 /* --- end other ops declarations --- */
+/* --- training ops declarations (vkbwd) --- */
+gboolean agf_vk_op_reduce(AgfDevice *dev, const AgfOp *op, GError **error);
+gboolean agf_vk_op_unary_bwd(AgfDevice *dev, const AgfOp *op, GError **error);
+gboolean agf_vk_op_conv2d_bwd_data(AgfDevice *dev, const AgfOp *op, GError **error);
+gboolean agf_vk_op_conv2d_bwd_filter(AgfDevice *dev, const AgfOp *op, GError **error);
+gboolean agf_vk_op_norm_stats(AgfDevice *dev, const AgfOp *op, GError **error);
+gboolean agf_vk_op_norm_bwd(AgfDevice *dev, const AgfOp *op, GError **error);
+gboolean agf_vk_op_attention_bwd(AgfDevice *dev, const AgfOp *op, GError **error);
+gboolean agf_vk_op_pool2d_bwd(AgfDevice *dev, const AgfOp *op, GError **error);
+/* --- end training ops declarations --- */
 
 const AgfVkOpFn agf_vk_op_table[AGF_OP_COUNT] = {
   [AGF_OP_COPY] = agf_vk_op_copy,
@@ -59,4 +69,14 @@ const AgfVkOpFn agf_vk_op_table[AGF_OP_COUNT] = {
   [AGF_OP_TENSOR_TO_IMAGE] = agf_vk_op_tensor_to_image,
   [AGF_OP_COLORMAP] = agf_vk_op_colormap,
   /* --- end other ops entries --- */
+  /* --- training ops entries (vkbwd) --- */
+  [AGF_OP_REDUCE] = agf_vk_op_reduce,
+  [AGF_OP_UNARY_BWD] = agf_vk_op_unary_bwd,
+  [AGF_OP_CONV2D_BWD_DATA] = agf_vk_op_conv2d_bwd_data,
+  [AGF_OP_CONV2D_BWD_FILTER] = agf_vk_op_conv2d_bwd_filter,
+  [AGF_OP_NORM_STATS] = agf_vk_op_norm_stats,
+  [AGF_OP_NORM_BWD] = agf_vk_op_norm_bwd,
+  [AGF_OP_ATTENTION_BWD] = agf_vk_op_attention_bwd,
+  [AGF_OP_POOL2D_BWD] = agf_vk_op_pool2d_bwd,
+  /* --- end training ops entries --- */
 };

@@ -1,5 +1,6 @@
 /* Checkpoint-named layers over the op wrappers. */
 #include "models/layers.h"
+#include "nn/autograd.h"
 
 #include <string.h>
 
@@ -86,6 +87,74 @@ AgfTensor *agf_layer_layer_norm(AgfWeights *w, const char *prefix,
   return agf_layer_norm(x, g, b, eps, error);
 }
 
+/* running = (1 - momentum) * running + momentum * batch (in place; the
+ * weights own the running tensors and the network reads them there). */
+static gboolean bn_update_running(const AgfTensor *running,
+                                  const AgfTensor *batch, float scale,
+                                  GError **error)
+{
+  const float momentum = 0.1f; /* PyTorch's default */
+  g_autoptr(AgfTensor) b = agf_tensor_cast((AgfTensor *) batch,
+                                           running->dtype, error);
+  g_autoptr(AgfTensor) old = b ? agf_scale(running, 1.0f - momentum, 0.0f,
+                                           error) : NULL;
+  g_autoptr(AgfTensor) add = old ? agf_scale(b, momentum * scale, 0.0f,
+                                             error) : NULL;
+  g_autoptr(AgfTensor) upd = add ? agf_add(old, add, error) : NULL;
+  if (upd == NULL)
+    return FALSE;
+  AgfOp copy = { .kind = AGF_OP_COPY, .in = { upd }, .n_in = 1,
+                 .out = (AgfTensor *) running };
+  return agf_op_run(&copy, error);
+}
+
+/* Row r of the [2, C] batch statistics as a [C] vector of dtype dt. */
+static AgfTensor *bn_stats_row(AgfTensor *stats, int r, AgfDType dt,
+                               GError **error)
+{
+  g_autoptr(AgfTensor) row = agf_tensor_slice(stats, 0, r, 1, error);
+  g_autoptr(AgfTensor) v = row ? agf_tensor_reshape(row, 1, &stats->shape[1],
+                                                    error) : NULL;
+  return v ? agf_tensor_cast(v, dt, error) : NULL;
+}
+
+/* Train mode (agf_is_training): normalize with the batch's statistics
+ * (differentiable through NORM_STATS), then update the running ones under
+ * no-grad as PyTorch: momentum 0.1, unbiased variance. */
+static AgfTensor *bn_train(const AgfTensor *const *t, const AgfTensor *x,
+                           float eps, GError **error)
+{
+  char s[96];
+  int64_t per_channel = agf_tensor_numel(x) / x->shape[1];
+  if (per_channel < 2) {
+    g_set_error(error, AGF_ERROR, AGF_ERROR_SHAPE,
+                "batch_norm: training needs more than one value per channel "
+                "(input %s): use a larger batch or eval mode",
+                agf_shape_str(x, s, sizeof s));
+    return NULL;
+  }
+  g_autoptr(AgfTensor) stats = agf_norm_stats(x, error);
+  g_autoptr(AgfTensor) mean = stats ? bn_stats_row(stats, 0, x->dtype, error)
+                                    : NULL;
+  g_autoptr(AgfTensor) var = mean ? bn_stats_row(stats, 1, x->dtype, error)
+                                  : NULL;
+  if (var == NULL)
+    return NULL;
+  g_autoptr(AgfTensor) y = agf_batch_norm(x, mean, var, t[2], t[3], eps,
+                                          error);
+  if (y == NULL)
+    return NULL;
+  g_autoptr(AgfTensor) ms = NULL, vs = NULL;
+  agf_no_grad_begin(x->dev);
+  gboolean ok = (ms = bn_stats_row(stats, 0, AGF_F32, error)) &&
+                (vs = bn_stats_row(stats, 1, AGF_F32, error)) &&
+                bn_update_running(t[0], ms, 1.0f, error) &&
+                bn_update_running(t[1], vs, (float) per_channel /
+                                  (float) (per_channel - 1), error);
+  agf_no_grad_end(x->dev);
+  return ok ? g_steal_pointer(&y) : NULL;
+}
+
 AgfTensor *agf_layer_batch_norm(AgfWeights *w, const char *prefix,
                                 const AgfTensor *x, float eps, GError **error)
 {
@@ -94,6 +163,8 @@ AgfTensor *agf_layer_batch_norm(AgfWeights *w, const char *prefix,
   for (int i = 0; i < 4; i++)
     if (!(t[i] = param(w, prefix, leaves[i], FALSE, error)))
       return NULL;
+  if (x && agf_is_training(x->dev))
+    return bn_train(t, x, eps, error);
   return agf_batch_norm(x, t[0], t[1], t[2], t[3], eps, error);
 }
 

@@ -2,6 +2,7 @@
 #include "models/weights.h"
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include "nn/error.h"
 
 struct AgfWeights {
@@ -159,4 +160,30 @@ double agf_weights_meta_double(const AgfWeights *w, const char *key,
     return def;
   }
   return d;
+}
+
+AgfParamSet *agf_weights_param_set(AgfWeights *w, GError **error)
+{
+  g_autoptr(AgfParamSet) ps = agf_param_set_new();
+  for (int i = 0; i < agf_safetensors_n_tensors(w->file); i++) {
+    const AgfStTensor *t = agf_safetensors_tensor_at(w->file, i);
+    if (!agf_st_dtype_is_float(t->dtype))
+      continue; /* integer buffers (num_batches_tracked) are not weights */
+    const AgfTensor *dev = agf_weights_get(w, t->name, 0, NULL, error);
+    if (!dev || !agf_param_set_add(ps, t->name, (AgfTensor *)dev, error))
+      return NULL;
+  }
+  return g_steal_pointer(&ps);
+}
+
+gboolean agf_weights_name_is_buffer(const char *name)
+{
+  static const char *const buffers[] = { "running_mean", "running_var",
+                                         "num_batches_tracked" };
+  const char *dot = strrchr(name, '.');
+  const char *last = dot ? dot + 1 : name;
+  for (size_t i = 0; i < G_N_ELEMENTS(buffers); i++)
+    if (strcmp(last, buffers[i]) == 0)
+      return TRUE;
+  return FALSE;
 }

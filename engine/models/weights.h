@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include "nn/tensor.h"
 #include "io/safetensors.h"
+#include "nn/param_set.h"
 
 G_BEGIN_DECLS
 
@@ -46,5 +47,13 @@ int agf_weights_meta_int(const AgfWeights *w, const char *key, int def,
                          GError **error);
 double agf_weights_meta_double(const AgfWeights *w, const char *key,
                                double def, GError **error);
+
+/* Training: every float tensor of the file, uploaded now, as a parameter
+ * set in file order (the tensors are the ones agf_weights_get returns, so
+ * updating them updates what the network computes with). */
+AgfParamSet *agf_weights_param_set(AgfWeights *w, GError **error);
+/* The names of batch-norm running statistics ("running_mean", "running_var",
+ * "num_batches_tracked") are buffers, not trained parameters. */
+gboolean agf_weights_name_is_buffer(const char *name);
 
 G_END_DECLS

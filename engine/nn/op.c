@@ -161,11 +161,16 @@ agf_op_run(const AgfOp *op, GError **error)
   for (int i = 0; i < op->n_in; i++)
     if (op->in[i] && !check_device(op->in[i], i, dev, name, error))
       return FALSE;
+  if (!agf_autograd_before_run(op, error))
+    return FALSE;
 
   /* COPY is what makes inputs dense, so every backend takes it strided. */
   AgfOp run = *op;
   AgfTensor *dense[AGF_OP_MAX_INPUTS] = { 0 };
   gboolean ok = TRUE;
+  /* The dense copies are the kernel's business: the tape records op itself
+   * with its strided inputs. */
+  dev->no_grad_depth++;
   for (int i = 0; ok && i < op->n_in; i++) {
     const AgfTensor *t = op->in[i];
     if (op->kind == AGF_OP_COPY || t == NULL || agf_tensor_is_contiguous(t) ||
@@ -176,9 +181,10 @@ agf_op_run(const AgfOp *op, GError **error)
     ok = dense[i] != NULL;
     run.in[i] = dense[i];
   }
+  dev->no_grad_depth--;
   if (ok)
     ok = dev->be->run(dev, &run, error);
   for (int i = 0; i < op->n_in; i++)
     agf_tensor_unref(dense[i]);
-  return ok;
+  return ok && agf_autograd_record_op(op, error);
 }

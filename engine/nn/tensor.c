@@ -236,6 +236,7 @@ agf_tensor_unref(AgfTensor *t)
 {
   if (t == NULL || --t->refcount > 0)
     return;
+  agf_tensor_unref(t->ag.grad);
   storage_unref(t->storage);
   g_free(t);
 }
@@ -349,7 +350,8 @@ agf_tensor_write(AgfTensor *t, const void *src, GError **error)
                             (size_t) agf_tensor_numel(t) * es, error);
 }
 
-/* A new tensor struct sharing t's storage (shape/strides set by the caller). */
+/* A new tensor struct sharing t's storage (shape/strides set by the
+ * caller), without t's autograd state (finish_view records its own). */
 static AgfTensor *
 new_view(AgfTensor *t)
 {
@@ -357,6 +359,17 @@ new_view(AgfTensor *t)
   *v = *t;
   v->refcount = 1;
   v->storage->refcount++;
+  memset(&v->ag, 0, sizeof v->ag);
+  return v;
+}
+
+/* Records view v of base on the device's tape (when it records). */
+static AgfTensor *
+finish_view(AgfTensor *v, AgfTensor *base, const AgfViewInfo *info,
+            GError **error)
+{
+  if (!agf_autograd_record_view(v, base, info, error))
+    g_clear_pointer(&v, agf_tensor_unref);
   return v;
 }
 
@@ -403,7 +416,8 @@ agf_tensor_reshape(AgfTensor *t, int ndim, const int64_t *shape,
   v->ndim = ndim;
   memcpy(v->shape, dims, sizeof dims);
   dense_strides(v);
-  return v;
+  return finish_view(v, dense, &(AgfViewInfo){ .kind = AGF_VIEW_RESHAPE },
+                     error);
 }
 
 AgfTensor *
@@ -427,11 +441,13 @@ agf_tensor_permute(AgfTensor *t, const int *perm, GError **error)
     return NULL;
   }
   AgfTensor *v = new_view(t);
+  AgfViewInfo info = { .kind = AGF_VIEW_PERMUTE };
   for (int i = 0; i < t->ndim; i++) {
     v->shape[i] = t->shape[perm[i]];
     v->stride[i] = t->stride[perm[i]];
+    info.perm[i] = perm[i];
   }
-  return v;
+  return finish_view(v, t, &info, error);
 }
 
 AgfTensor *
@@ -458,7 +474,46 @@ agf_tensor_slice(AgfTensor *t, int dim, int64_t start, int64_t len,
   AgfTensor *v = new_view(t);
   v->offset += (size_t) (start * t->stride[dim]);
   v->shape[dim] = len;
-  return v;
+  return finish_view(v, t, &(AgfViewInfo){ .kind = AGF_VIEW_SLICE,
+                                           .dim = dim, .start = start },
+                     error);
+}
+
+AgfTensor *
+agf_tensor_expand(AgfTensor *t, int ndim, const int64_t *shape,
+                  GError **error)
+{
+  char a[AGF_SHAPE_STR_LEN], b[AGF_SHAPE_STR_LEN];
+  if (!check_tensor("expand", t, error))
+    return NULL;
+  if (ndim < t->ndim || ndim > AGF_MAX_DIMS || shape == NULL) {
+    g_set_error(error, AGF_ERROR, AGF_ERROR_SHAPE,
+                "expand: the new shape of %s needs %d to %d dimensions, not "
+                "%d", agf_shape_str(t, a, sizeof a), t->ndim, AGF_MAX_DIMS,
+                ndim);
+    return NULL;
+  }
+  if (!agf_check_dims("expand", ndim, shape, NULL, error))
+    return NULL;
+  int lead = ndim - t->ndim;
+  for (int i = 0; i < t->ndim; i++)
+    if (t->shape[i] != 1 && t->shape[i] != shape[lead + i]) {
+      g_set_error(error, AGF_ERROR, AGF_ERROR_SHAPE,
+                  "expand: cannot broadcast %s to %s: each dim (aligned from "
+                  "the last) must be 1 or equal the target's",
+                  agf_shape_str(t, a, sizeof a),
+                  agf_dims_str(ndim, shape, b, sizeof b));
+      return NULL;
+    }
+  AgfTensor *v = new_view(t);
+  v->ndim = ndim;
+  for (int i = 0; i < ndim; i++) {
+    int src = i - lead;
+    v->shape[i] = shape[i];
+    /* Broadcast dims repeat the same elements: stride 0. */
+    v->stride[i] = src < 0 || t->shape[src] != shape[i] ? 0 : t->stride[src];
+  }
+  return finish_view(v, t, &(AgfViewInfo){ .kind = AGF_VIEW_EXPAND }, error);
 }
 
 /* A dense tensor of dtype dt holding t's elements, made with AGF_OP_COPY. */

@@ -2,6 +2,7 @@
 #include "pipeline/dfg.h"
 #include <gio/gio.h>
 #include <string.h>
+#include "nn/device.h"
 #include "nn/ops.h"
 #include "pipeline/rng.h"
 
@@ -264,6 +265,18 @@ static gboolean cancelled(GError **error)
   return FALSE;
 }
 
+/* Seconds since *t0 once the device has finished the queued work; *t0
+ * moves to now. Negative on a device error. */
+static double stage_seconds(AgfDfg *dfg, gint64 *t0, GError **error)
+{
+  if (!agf_device_sync(dfg->dev, error))
+    return -1;
+  gint64 now = g_get_monotonic_time();
+  double s = (now - *t0) / 1e6;
+  *t0 = now;
+  return s;
+}
+
 /* z0 = sample(E(image)) * scaling_factor. */
 static AgfTensor *encode(AgfDfg *dfg, const AgfTensor *image, guint64 seed,
                          GError **error)
@@ -321,14 +334,17 @@ gboolean agf_dfg_reconstruct(AgfDfg *dfg, const AgfTensor *image,
   int n = 0;
   const int *ts = agf_scheduler_timesteps(sched, &n);
 
+  double stage_s[4] = { 0 }; /* encode, identity, denoise, decode */
+  gint64 t = g_get_monotonic_time();
   g_autoptr(AgfTensor) z = encode(dfg, image, params->seed, error);
-  if (!z)
+  if (!z || (stage_s[0] = stage_seconds(dfg, &t, error)) < 0)
     return FALSE;
   if (progress && !progress(0, n, progress_data))
     return cancelled(error);
   g_autoptr(AgfTensor) ctx = NULL;
   if (n > 0) {
-    if (!(ctx = agf_dfg_context(dfg, image, error)))
+    if (!(ctx = agf_dfg_context(dfg, image, error)) ||
+        (stage_s[1] = stage_seconds(dfg, &t, error)) < 0)
       return FALSE;
     g_autoptr(AgfTensor) jn = agf_dfg_noise(dfg->dev, z->dtype, params->seed,
                                             STREAM_JUMP, z->ndim, z->shape,
@@ -365,9 +381,15 @@ gboolean agf_dfg_reconstruct(AgfDfg *dfg, const AgfTensor *image,
     if (progress && !progress(i + 1, n, progress_data))
       return cancelled(error);
   }
+  if ((stage_s[2] = stage_seconds(dfg, &t, error)) < 0)
+    return FALSE;
   AgfTensor *x = decode(dfg, z, error);
   if (!x)
     return FALSE;
+  if ((stage_s[3] = stage_seconds(dfg, &t, error)) < 0) {
+    agf_tensor_unref(x);
+    return FALSE;
+  }
   *out = x;
   if (info) {
     memset(info, 0, sizeof *info);
@@ -379,6 +401,10 @@ gboolean agf_dfg_reconstruct(AgfDfg *dfg, const AgfTensor *image,
     info->t0 = n > 0 ? ts[0] : -1;
     info->n_calls = n;
     info->timesteps = n > 0 ? g_memdup2(ts, sizeof(int) * (gsize)n) : NULL;
+    info->encode_s = stage_s[0];
+    info->identity_s = stage_s[1];
+    info->denoise_s = stage_s[2];
+    info->decode_s = stage_s[3];
   }
   return TRUE;
 }

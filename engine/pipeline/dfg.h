@@ -99,6 +99,10 @@ typedef struct {
   int t0;            /* the forward-jump timestep; -1 when none */
   int n_calls;       /* U-Net calls */
   int *timesteps;    /* [n_calls], in call order */
+  /* Wall seconds of each stage, the device synchronised at the end of each
+   * so queued work counts where it was recorded; identity is 0 when no
+   * timestep is left (no context needed). */
+  double encode_s, identity_s, denoise_s, decode_s;
 } AgfDfgInfo;
 
 void agf_dfg_info_clear(AgfDfgInfo *info);

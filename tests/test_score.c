@@ -1,0 +1,598 @@
+/* agfas-train score and cues (the built binary, $AGFAS_TRAIN) on random
+ * tiny preset networks (agf_preset_write_random) and generated media: two
+ * drawn faces, a flat image, a corrupt JPEG and a flat video. Checks the
+ * command lines, the clear errors without models, the table's rows (scored
+ * faces, no-face rows, the corrupt file's row), that batching does not
+ * change a score, that --resume redoes exactly the missing rows, that
+ * `agfas-train eval` reads the table, and the cues output and its resume.
+ * The scoring parts need the MTCNN files (tools/fetch_face_models.sh) and
+ * skip without them. */
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <glib/gstdio.h>
+
+#include "io/image.h"
+#include "io/manifest.h"
+#include "io/safetensors.h"
+#include "io/video.h"
+#include "media_support.h"
+#include "models/presets.h"
+#include "pipeline/face_align.h"
+#include "pipeline/face_models.h"
+
+static char *tmp_dir, *models;
+
+typedef struct {
+  int status;
+  char *out, *err;
+} Run;
+
+static void run_clear(Run *r)
+{
+  g_free(r->out);
+  g_free(r->err);
+}
+
+/* agfas-train with the NULL-terminated args. */
+static Run train(const char *first, ...)
+{
+  GPtrArray *argv = g_ptr_array_new();
+  g_ptr_array_add(argv, (char *)g_getenv("AGFAS_TRAIN"));
+  va_list ap;
+  va_start(ap, first);
+  for (const char *a = first; a; a = va_arg(ap, const char *))
+    g_ptr_array_add(argv, (char *)a);
+  va_end(ap);
+  g_ptr_array_add(argv, NULL);
+  Run r = { 0 };
+  GError *error = NULL;
+  int wait;
+  g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL,
+                             G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
+                             &wait, &error));
+  g_assert_no_error(error);
+  g_ptr_array_unref(argv);
+  r.status = WIFEXITED(wait) ? WEXITSTATUS(wait) : -1;
+  return r;
+}
+
+static void expect(Run *r, int status, const char *needle)
+{
+  if (r->status != status ||
+      (needle && !strstr(r->out, needle) && !strstr(r->err, needle)))
+    g_error("agfas-train exited %d (want %d, output with '%s')\nstdout: "
+            "%s\nstderr: %s", r->status, status, needle ? needle : "",
+            r->out, r->err);
+  run_clear(r);
+}
+
+static char *tmp(const char *name)
+{
+  return g_build_filename(tmp_dir, name, NULL);
+}
+
+/* ---- a drawn face (the aligned-frame drawing test_face_front's MTCNN
+ * checks use), placed in a frame by a similarity ---- */
+
+static double inside(double x, double y, double cx, double cy, double a,
+                     double b, double edge)
+{
+  double r = hypot((x - cx) / a, (y - cy) / b);
+  return CLAMP((1.0 - r) / edge + 0.5, 0.0, 1.0);
+}
+
+static void face_colour(double x, double y, double rgb[3])
+{
+  float t[5][2];
+  agf_face_template(256, t);
+  static const double hair[3] = { 45, 30, 20 }, skin[3] = { 225, 180, 150 };
+  static const double lips[3] = { 150, 50, 55 };
+  rgb[0] = 120, rgb[1] = 150, rgb[2] = 175;
+  for (int c = 0; c < 3; c++)
+    rgb[c] += 20 * sin(x * 0.05) * cos(y * 0.04);
+  double m = inside(x, y, 128, 118, 100, 118, 0.04);
+  for (int c = 0; c < 3; c++)
+    rgb[c] += m * (hair[c] - rgb[c]);
+  m = inside(x, y, 128, 150, 84, 112, 0.03);
+  for (int c = 0; c < 3; c++)
+    rgb[c] += m * (skin[c] - rgb[c]);
+  for (int e = 0; e < 2; e++) {
+    double ex = t[e][0], ey = t[e][1];
+    m = inside(x, y, ex, ey - 24, 26, 5, 0.3);
+    for (int c = 0; c < 3; c++)
+      rgb[c] += m * (hair[c] - rgb[c]);
+    m = inside(x, y, ex, ey, 20, 9, 0.2);
+    for (int c = 0; c < 3; c++)
+      rgb[c] += m * (245 - rgb[c]);
+    m = inside(x, y, ex, ey, 7.5, 7.5, 0.3);
+    for (int c = 0; c < 3; c++)
+      rgb[c] += m * (25 - rgb[c]);
+  }
+  m = inside(x, y, t[2][0], t[2][1] + 4, 14, 8, 0.6);
+  for (int c = 0; c < 3; c++)
+    rgb[c] += 0.5 * m * (140 * skin[c] / 225 - rgb[c]);
+  double mx = 0.5 * (t[3][0] + t[4][0]), my = 0.5 * (t[3][1] + t[4][1]);
+  m = inside(x, y, mx, my, 0.5 * (t[4][0] - t[3][0]), 9, 0.15);
+  for (int c = 0; c < 3; c++)
+    rgb[c] += m * (lips[c] - rgb[c]);
+}
+
+/* A w x h PNG showing the face at scale s, rotated deg, its crop centre at
+ * (cx, cy). */
+static void write_face(const char *path, int w, int h, double s, double deg,
+                       double cx, double cy)
+{
+  GError *error = NULL;
+  g_autoptr(AgfImage) img = agf_image_new(w, h, 3, &error);
+  g_assert_no_error(error);
+  double a = deg * G_PI / 180, m[2][3], inv[2][3];
+  m[0][0] = s * cos(a), m[0][1] = -s * sin(a);
+  m[1][0] = s * sin(a), m[1][1] = s * cos(a);
+  m[0][2] = cx - (m[0][0] + m[0][1]) * 128;
+  m[1][2] = cy - (m[1][0] + m[1][1]) * 128;
+  g_assert_true(agf_affine_invert(m, inv));
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      double ax, ay, rgb[3];
+      agf_affine_apply(inv, x, y, &ax, &ay);
+      face_colour(ax, ay, rgb);
+      for (int c = 0; c < 3; c++)
+        img->pixels[(gsize)y * img->stride + 3 * x + c] =
+          (guint8)lround(CLAMP(rgb[c], 0, 255));
+    }
+  g_assert_true(agf_image_save_png(img, path, &error));
+  g_assert_no_error(error);
+}
+
+/* ---- fixtures ---- */
+
+static gboolean have_face_models(void)
+{
+  g_autofree char *p = agf_face_model_path("onet", NULL);
+  return p != NULL;
+}
+
+/* models/: tiny random DFG + OA-Net, face/ linking the installed MTCNN. */
+static void make_models(void)
+{
+  static const struct {
+    const char *rel;
+    AgfNetKind kind;
+  } nets[] = { { "dfg/autoencoder_kl.safetensors", AGF_NET_AUTOENCODER },
+               { "dfg/unet.safetensors", AGF_NET_UNET },
+               { "dfg/iresnet.safetensors", AGF_NET_IDENTITY },
+               { "oanet.safetensors", AGF_NET_OANET } };
+  models = tmp("models");
+  g_autofree char *dfg = g_build_filename(models, "dfg", NULL);
+  g_autofree char *face = g_build_filename(models, "face", NULL);
+  g_assert_cmpint(g_mkdir_with_parents(dfg, 0755), ==, 0);
+  g_assert_cmpint(g_mkdir_with_parents(face, 0755), ==, 0);
+  GError *error = NULL;
+  for (gsize i = 0; i < G_N_ELEMENTS(nets); i++) {
+    g_autofree char *p = g_build_filename(models, nets[i].rel, NULL);
+    g_assert_true(agf_preset_write_random(AGF_PRESET_TINY, nets[i].kind, 1,
+                                          AGF_ST_F32, p, &error));
+    g_assert_no_error(error);
+  }
+  static const char *const mtcnn[] = { "pnet", "rnet", "onet" };
+  for (gsize i = 0; have_face_models() && i < G_N_ELEMENTS(mtcnn); i++) {
+    g_autofree char *src = agf_face_model_path(mtcnn[i], NULL);
+    g_autofree char *name = g_strconcat(mtcnn[i], ".safetensors", NULL);
+    g_autofree char *dst = g_build_filename(face, name, NULL);
+    g_assert_cmpint(symlink(src, dst), ==, 0);
+  }
+}
+
+/* src/: two faces, a flat image, a corrupt JPEG, a 12-frame flat video;
+ * list.csv labelling them. */
+static void make_media(void)
+{
+  g_autofree char *src = tmp("src");
+  g_assert_cmpint(g_mkdir_with_parents(src, 0755), ==, 0);
+  g_autofree char *f1 = tmp("src/face1.png");
+  g_autofree char *f2 = tmp("src/face2.png");
+  write_face(f1, 200, 180, 0.5, 5, 95, 90);
+  write_face(f2, 240, 200, 0.6, -8, 130, 105);
+  GError *error = NULL;
+  g_autoptr(AgfImage) flat = agf_image_new(120, 90, 3, &error);
+  memset(flat->pixels, 128, flat->stride * flat->height);
+  g_autofree char *fl = tmp("src/flat.png");
+  g_assert_true(agf_image_save_png(flat, fl, &error));
+  g_autofree char *bad = tmp("src/bad.jpg");
+  g_assert_true(g_file_set_contents(bad, "\xff\xd8\xff\xe0 not a jpeg", -1,
+                                    NULL));
+  g_autofree char *clip = tmp("src/clip.mkv");
+  g_assert_true(agf_test_write_video(clip, "mpeg4", 12, 4, 0));
+  g_autofree char *list = tmp("list.csv");
+  g_assert_true(g_file_set_contents(list,
+    "path,label,attack,domain\n"
+    "src/bad.jpg,spoof,print,d1\n"
+    "src/clip.mkv,spoof,replay,d1\n"
+    "src/face1.png,live,none,d1\n"
+    "src/face2.png,spoof,print,d1\n"
+    "src/flat.png,live,none,d1\n", -1, NULL));
+}
+
+static AgfManifest *load(const char *path)
+{
+  GError *error = NULL;
+  AgfManifest *m = agf_manifest_load(path, &error);
+  g_assert_no_error(error);
+  return m;
+}
+
+static const AgfManifestRecord *row_of(const AgfManifest *m, const char *tail,
+                                       gint64 frame)
+{
+  for (guint i = 0; i < agf_manifest_len(m); i++) {
+    const AgfManifestRecord *r = agf_manifest_get(m, i);
+    if (g_str_has_suffix(r->path, tail) && r->frame == frame)
+      return r;
+  }
+  g_error("no row for %s frame %" G_GINT64_FORMAT, tail, frame);
+  return NULL;
+}
+
+static double extra_num(const AgfManifestRecord *r, const char *key)
+{
+  const char *v = agf_manifest_record_get_extra(r, key);
+  g_assert_nonnull(v);
+  g_assert_cmpstr(v, !=, "");
+  return g_ascii_strtod(v, NULL);
+}
+
+/* The quick DFG settings every run here uses (2 U-Net calls). */
+#define QUICK "--device", "cpu", "--steps", "4", "--strength", "0.5", \
+              "--frames", "3"
+
+/* ---- tests ---- */
+
+static void test_usage(void)
+{
+  g_autofree char *src = tmp("src");
+  g_autofree char *csv = tmp("usage.csv");
+  Run r = train("score", "--help", NULL);
+  expect(&r, 0, "--resume");
+  r = train("score", src, NULL);
+  expect(&r, 2, "missing --csv");
+  r = train("score", "--csv", csv, NULL);
+  expect(&r, 2, "missing PATH");
+  r = train("score", src, "--csv", csv, "--batch", "0", NULL);
+  expect(&r, 2, "--batch");
+  r = train("score", src, "--csv", csv, "--sampler", "euler", NULL);
+  expect(&r, 2, "--sampler");
+  r = train("cues", "--help", NULL);
+  expect(&r, 0, "--store");
+  r = train("cues", src, NULL);
+  expect(&r, 2, "missing --out");
+  r = train("--help", NULL);
+  expect(&r, 0, "score");
+  g_assert_false(g_file_test(csv, G_FILE_TEST_EXISTS));
+}
+
+static void test_no_models(void)
+{
+  g_autofree char *src = tmp("src");
+  g_autofree char *csv = tmp("nomodels.csv");
+  g_autofree char *empty = tmp("empty-models");
+  g_assert_cmpint(g_mkdir_with_parents(empty, 0755), ==, 0);
+  Run r = train("score", src, "--csv", csv, "--models", empty, "--device",
+                "cpu", NULL);
+  g_assert_true(g_str_has_prefix(r.err, "agfas-train: error: "));
+  expect(&r, 1, "tools/fetch_face_models.sh");
+  /* The face networks alone: the DFG's absence is named. */
+  g_autofree char *face_only = tmp("face-only");
+  g_autofree char *face_link = g_build_filename(face_only, "face", NULL);
+  g_autofree char *face_src = g_build_filename(models, "face", NULL);
+  g_assert_cmpint(g_mkdir_with_parents(face_only, 0755), ==, 0);
+  g_assert_cmpint(symlink(face_src, face_link), ==, 0);
+  if (have_face_models()) {
+    r = train("score", src, "--csv", csv, "--models", face_only, "--device",
+              "cpu", NULL);
+    expect(&r, 1, "dfg/autoencoder_kl.safetensors not found");
+  }
+  g_autofree char *list = tmp("list.csv");
+  g_autofree char *out = tmp("nomodels-cues");
+  r = train("cues", list, "--out", out, NULL);
+  expect(&r, 1, "no face crops");
+}
+
+static void test_score_rows(void)
+{
+  if (!have_face_models()) {
+    g_test_skip("face models not found (run tools/fetch_face_models.sh)");
+    return;
+  }
+  g_autofree char *src = tmp("src");
+  g_autofree char *csv = tmp("out/scores.csv");
+  Run r = train("score", src, "--csv", csv, "--models", models, "--batch",
+                "2", QUICK, NULL);
+  g_test_message("%s%s", r.out, r.err);
+  expect(&r, 0, "2 faces scored");
+  g_autofree char *text = NULL;
+  g_assert_true(g_file_get_contents(csv, &text, NULL, NULL));
+  g_assert_true(g_str_has_prefix(text, "path,video,frame,score,source,status,x1,"
+                                       "y1,x2,y2,verdict,note\n"));
+  g_autoptr(AgfManifest) m = load(csv);
+  /* bad.jpg, 3 video frames, face1, face2, flat: in input order. */
+  g_assert_cmpuint(agf_manifest_len(m), ==, 7);
+  int64_t idx[3];
+  g_assert_cmpint(agf_video_sample_indices(12, 3, idx), ==, 3);
+  const AgfManifestRecord *bad = agf_manifest_get(m, 0);
+  g_assert_true(g_str_has_suffix(bad->path, "/bad.jpg"));
+  g_assert_cmpstr(bad->status, ==, "unreadable");
+  g_assert_true(isnan(bad->score));
+  g_assert_cmpstr(agf_manifest_record_get_extra(bad, "note"), !=, "");
+  for (int i = 0; i < 3; i++) {
+    const AgfManifestRecord *f = agf_manifest_get(m, 1 + (guint)i);
+    g_assert_true(g_str_has_suffix(f->path, "/clip.mkv"));
+    g_assert_cmpint(f->frame, ==, idx[i]);
+    g_assert_cmpstr(f->video, ==, f->path);
+    g_assert_cmpstr(f->status, ==, "no_face");
+    g_assert_nonnull(strstr(agf_manifest_record_get_extra(f, "note"),
+                            "no face"));
+  }
+  static const struct {
+    const char *name;
+    double cx, cy, side;
+  } faces[] = { { "/face1.png", 95, 90, 128 }, { "/face2.png", 130, 105,
+                                                  154 } };
+  for (int k = 0; k < 2; k++) {
+    const AgfManifestRecord *f = agf_manifest_get(m, 4 + (guint)k);
+    g_assert_true(g_str_has_suffix(f->path, faces[k].name));
+    g_assert_cmpstr(f->status, ==, "ok");
+    g_assert_cmpint(f->frame, ==, -1);
+    g_assert_cmpfloat(f->score, >=, 0);
+    g_assert_cmpfloat(f->score, <=, 1);
+    g_assert_cmpstr(agf_manifest_record_get_extra(f, "verdict"), ==,
+                    f->score >= 0.5 ? "spoof" : "live");
+    double x1 = extra_num(f, "x1"), y1 = extra_num(f, "y1");
+    double x2 = extra_num(f, "x2"), y2 = extra_num(f, "y2");
+    g_assert_cmpfloat(x2 - x1, >, 0.3 * faces[k].side);
+    g_assert_cmpfloat(fabs(0.5 * (x1 + x2) - faces[k].cx), <,
+                      0.25 * faces[k].side);
+    g_assert_cmpfloat(fabs(0.5 * (y1 + y2) - faces[k].cy), <,
+                      0.35 * faces[k].side);
+  }
+  g_assert_cmpstr(agf_manifest_get(m, 6)->status, ==, "no_face");
+  /* The faces differ, so their scores do (a constant would pass above). */
+  g_assert_cmpfloat(agf_manifest_get(m, 4)->score, !=,
+                    agf_manifest_get(m, 5)->score);
+
+  /* Batching does not change a score; a threshold moves the verdict. */
+  g_autofree char *csv1 = tmp("out/scores-b1.csv");
+  r = train("score", src, "--csv", csv1, "--models", models, "--batch", "1",
+            "--threshold", "0", QUICK, NULL);
+  expect(&r, 0, NULL);
+  g_autoptr(AgfManifest) m1 = load(csv1);
+  g_assert_cmpuint(agf_manifest_len(m1), ==, 7);
+  for (int k = 4; k < 6; k++) {
+    const AgfManifestRecord *a = agf_manifest_get(m, (guint)k);
+    const AgfManifestRecord *b = agf_manifest_get(m1, (guint)k);
+    g_assert_cmpfloat_with_epsilon(a->score, b->score, 1e-4);
+    g_assert_cmpstr(agf_manifest_record_get_extra(b, "verdict"), ==,
+                    "spoof");
+  }
+
+  /* An existing table is not replaced without --resume. */
+  r = train("score", src, "--csv", csv, "--models", models, QUICK, NULL);
+  expect(&r, 1, "--resume");
+}
+
+static void test_resume_eval(void)
+{
+  if (!have_face_models()) {
+    g_test_skip("face models not found (run tools/fetch_face_models.sh)");
+    return;
+  }
+  /* A manifest as input: its label/attack/domain are carried over. */
+  g_autofree char *list = tmp("list.csv");
+  g_autofree char *csv = tmp("resume/scores.csv");
+  Run r = train("score", list, "--csv", csv, "--models", models, QUICK,
+                NULL);
+  expect(&r, 0, NULL);
+  g_autoptr(AgfManifest) full = load(csv);
+  g_assert_cmpuint(agf_manifest_len(full), ==, 7);
+  g_assert_cmpint(row_of(full, "/face2.png", -1)->label, ==,
+                  AGF_LABEL_SPOOF);
+  g_assert_cmpstr(row_of(full, "/face1.png", -1)->domain, ==, "d1");
+
+  /* A partial table (as a kill leaves it): face2 and one video frame are
+   * gone. --resume does exactly those. */
+  int64_t idx[3];
+  agf_video_sample_indices(12, 3, idx);
+  g_autoptr(AgfManifest) part = load(csv);
+  g_autoptr(AgfManifest) kept = agf_manifest_new(agf_manifest_dir(part));
+  for (guint i = 0; i < agf_manifest_len(part); i++) {
+    const AgfManifestRecord *x = agf_manifest_get(part, i);
+    if (!g_str_has_suffix(x->path, "/face2.png") &&
+        !(g_str_has_suffix(x->path, "/clip.mkv") && x->frame == idx[1]))
+      agf_manifest_add(kept, agf_manifest_record_copy(x));
+  }
+  GError *error = NULL;
+  g_assert_true(agf_manifest_save(kept, csv, AGF_MANIFEST_CSV, &error));
+  g_assert_no_error(error);
+  r = train("score", list, "--csv", csv, "--models", models, "--resume",
+            QUICK, NULL);
+  expect(&r, 0, "(3 already done), 2 frames, 1 faces scored");
+  g_autoptr(AgfManifest) again = load(csv);
+  g_assert_cmpuint(agf_manifest_len(again), ==, 7);
+  for (guint i = 0; i < 7; i++) {
+    const AgfManifestRecord *a = agf_manifest_get(full, i);
+    const AgfManifestRecord *b = agf_manifest_get(again, i);
+    g_assert_cmpstr(a->path, ==, b->path);
+    g_assert_cmpint(a->frame, ==, b->frame);
+    g_assert_cmpstr(a->status, ==, b->status);
+    if (!isnan(a->score))
+      g_assert_cmpfloat_with_epsilon(a->score, b->score, 1e-6);
+  }
+  /* Nothing left: a second resume scores nothing. */
+  r = train("score", list, "--csv", csv, "--models", models, "--resume",
+            QUICK, NULL);
+  expect(&r, 0, "(5 already done), 0 frames");
+
+  /* eval reads the table: the two scored faces (one live, one spoof);
+   * the rows without a score are not samples. */
+  g_autofree char *ev = tmp("resume/eval");
+  r = train("eval", csv, "--out", ev, NULL);
+  expect(&r, 0, "2 samples");
+  g_autofree char *report = g_build_filename(ev, "report.json", NULL);
+  g_assert_true(g_file_test(report, G_FILE_TEST_IS_REGULAR));
+}
+
+/* A run killed (SIGKILL, no chance to clean up) once its first batch is
+ * written leaves a complete table: it loads, and --resume finishes it. */
+static void test_kill(void)
+{
+  if (!have_face_models()) {
+    g_test_skip("face models not found (run tools/fetch_face_models.sh)");
+    return;
+  }
+  g_autofree char *src = tmp("src");
+  g_autofree char *csv = tmp("kill/scores.csv");
+  const char *argv[] = { g_getenv("AGFAS_TRAIN"), "score", src, "--csv", csv,
+                         "--models", models, "--batch", "1", QUICK, NULL };
+  GPid pid;
+  GError *error = NULL;
+  g_assert_true(g_spawn_async(NULL, (char **)argv, NULL,
+                              G_SPAWN_DO_NOT_REAP_CHILD |
+                              G_SPAWN_STDOUT_TO_DEV_NULL |
+                              G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &pid,
+                              &error));
+  g_assert_no_error(error);
+  for (int i = 0; i < 6000 && !g_file_test(csv, G_FILE_TEST_EXISTS); i++)
+    g_usleep(10000);
+  kill(pid, SIGKILL);
+  int status;
+  g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+  g_spawn_close_pid(pid);
+  g_autoptr(AgfManifest) part = load(csv);
+  g_assert_cmpuint(agf_manifest_len(part), >=, 1);
+  g_assert_cmpuint(agf_manifest_len(part), <=, 7);
+  Run r = train("score", src, "--csv", csv, "--models", models, "--resume",
+                QUICK, NULL);
+  expect(&r, 0, NULL);
+  g_autoptr(AgfManifest) done = load(csv);
+  g_assert_cmpuint(agf_manifest_len(done), ==, 7);
+  g_assert_cmpstr(agf_manifest_get(done, 4)->status, ==, "ok");
+}
+
+/* A prepared dataset by hand: crops drawn straight into the aligned frame
+ * and records as prepare writes them. */
+static char *make_prepared(void)
+{
+  g_autofree char *dir = tmp("prep/crops");
+  g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+  GString *s = g_string_new("{\"path\":\"a.png\",\"status\":\"no_face\"}\n");
+  for (int k = 0; k < 3; k++) {
+    g_autofree char *name = g_strdup_printf("crops/f%d.png", k);
+    g_autofree char *p = g_build_filename(tmp_dir, "prep", name, NULL);
+    write_face(p, 256, 256, 1.0 - 0.05 * k, 3.0 * k, 128, 128);
+    g_string_append_printf(s, "{\"path\":\"src%d.png\",\"label\":\"%s\","
+                           "\"face\":0,\"crop\":\"%s\",\"status\":\"ok\"}\n",
+                           k, k ? "spoof" : "live", name);
+  }
+  char *m = tmp("prep/manifest.jsonl");
+  g_assert_true(g_file_set_contents(m, s->str, -1, NULL));
+  g_string_free(s, TRUE);
+  return m;
+}
+
+static void test_cues(void)
+{
+  g_autofree char *m = make_prepared();
+  g_autofree char *out = tmp("cues-out");
+  Run r = train("cues", m, "--out", out, "--models", models, "--batch", "2",
+                "--device", "cpu", "--steps", "4", "--strength", "0.5", NULL);
+  expect(&r, 0, "3 written, 0 already done");
+  g_autofree char *mpath = g_build_filename(out, "manifest.jsonl", NULL);
+  g_autoptr(AgfManifest) cm = load(mpath);
+  g_assert_cmpuint(agf_manifest_len(cm), ==, 4);
+  /* The record without a crop has no cue (JSONL leaves it out). */
+  const char *none = agf_manifest_record_get_extra(agf_manifest_get(cm, 0),
+                                                   "cue");
+  g_assert_true(!none || !*none);
+  g_autofree char *first = NULL;
+  for (guint i = 1; i < 4; i++) {
+    const AgfManifestRecord *rec = agf_manifest_get(cm, i);
+    const char *rel = agf_manifest_record_get_extra(rec, "cue");
+    g_assert_true(g_str_has_prefix(rel, "cues/"));
+    g_autofree char *file = g_build_filename(out, rel, NULL);
+    GError *error = NULL;
+    g_autoptr(AgfSafetensors) st = agf_safetensors_open(file, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(agf_safetensors_meta(st, "format"), ==, "agfas-cue-1");
+    g_assert_cmpstr(agf_safetensors_meta(st, "steps"), ==, "4");
+    const AgfStTensor *cue = agf_safetensors_find(st, "cue");
+    g_assert_nonnull(cue);
+    g_assert_cmpint(cue->dtype, ==, AGF_ST_F16);
+    g_assert_cmpint(cue->shape[1], ==, 3);
+    g_assert_cmpint(cue->shape[3], ==, 256);
+    g_autofree float *v = agf_safetensors_read_f32(
+      st, "cue", 4, (const int64_t[]){ 1, 3, 256, 256 }, &error);
+    g_assert_no_error(error);
+    /* Standardized over the (masked) residual: mean 0, sd 1. */
+    double sum = 0, sq = 0;
+    const gsize n = 3 * 256 * 256;
+    for (gsize j = 0; j < n; j++)
+      sum += v[j], sq += (double)v[j] * v[j];
+    g_assert_cmpfloat(fabs(sum / n), <, 1e-2);
+    g_assert_cmpfloat(fabs(sq / n - 1), <, 2e-2);
+    g_assert_nonnull(agf_safetensors_find(st, "recon"));
+    if (i == 1)
+      first = g_strdup(file);
+  }
+  /* Resume: a deleted file is redone, the others skipped. */
+  g_assert_cmpint(g_unlink(first), ==, 0);
+  r = train("cues", m, "--out", out, "--models", models, "--device", "cpu",
+            "--steps", "4", "--strength", "0.5", NULL);
+  expect(&r, 0, "1 written, 2 already done");
+  g_assert_true(g_file_test(first, G_FILE_TEST_IS_REGULAR));
+  /* Other settings into the same folder: refused. */
+  r = train("cues", m, "--out", out, "--models", models, "--device", "cpu",
+            "--steps", "5", NULL);
+  expect(&r, 1, "other settings");
+}
+
+static void rm_rf(const char *path)
+{
+  g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
+  const char *n;
+  while (d && (n = g_dir_read_name(d))) {
+    g_autofree char *p = g_build_filename(path, n, NULL);
+    if (g_file_test(p, G_FILE_TEST_IS_DIR) &&
+        !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
+      rm_rf(p);
+    else
+      g_unlink(p);
+  }
+  g_rmdir(path);
+}
+
+int main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  if (!g_getenv("AGFAS_TRAIN")) {
+    g_printerr("test_score: set AGFAS_TRAIN to the agfas-train binary "
+               "(meson test does)\n");
+    return 77;
+  }
+  GError *error = NULL;
+  tmp_dir = g_dir_make_tmp("agfas-score-XXXXXX", &error);
+  g_assert_no_error(error);
+  make_models();
+  make_media();
+  g_test_add_func("/score/usage", test_usage);
+  g_test_add_func("/score/no-models", test_no_models);
+  g_test_add_func("/score/rows", test_score_rows);
+  g_test_add_func("/score/resume-eval", test_resume_eval);
+  g_test_add_func("/score/kill-resume", test_kill);
+  g_test_add_func("/cues/run-resume", test_cues);
+  int rc = g_test_run();
+  rm_rf(tmp_dir);
+  g_free(tmp_dir);
+  g_free(models);
+  return rc;
+}

@@ -1,0 +1,207 @@
+/* agfas-bench train: the cases (per preset: a U-Net step and a ViT step),
+ * the device loop and the PyTorch comparison. */
+#include <string.h>
+#include "bench_train.h"
+
+static const char *const kind_names[BT_COUNT] = { "unet", "vit" };
+
+const char *bench_train_name(BenchTrainKind k)
+{
+  return (unsigned)k < BT_COUNT ? kind_names[k] : "?";
+}
+
+char *bench_train_input_str(const BenchTrainCase *c)
+{
+  GString *s = g_string_new(NULL);
+  for (int i = 0; i < c->n_in; i++) {
+    if (i)
+      g_string_append(s, " + ");
+    for (int d = 0; d < c->ndim[i]; d++)
+      g_string_append_printf(s, "%s%" G_GINT64_FORMAT, d ? "x" : "",
+                             c->shape[i][d]);
+  }
+  return g_string_free(s, FALSE);
+}
+
+double bench_train_samples_per_sec(const BenchTrainResult *r)
+{
+  return r->usec > 0 ? r->c->batch * 1e6 / r->usec : 0;
+}
+
+static void case_free(gpointer p)
+{
+  BenchTrainCase *c = p;
+  g_free(c->file);
+  g_free(c);
+}
+
+/* The app's sizes: the U-Net on the latent of a 256 face (32x32, f8) with
+ * 49 identity tokens; the ViT on its preset's image size. */
+static BenchTrainCase *make_case(BenchTrainKind k, AgfPreset p, int batch,
+                                 gboolean quick)
+{
+  BenchTrainCase *c = g_new0(BenchTrainCase, 1);
+  c->kind = k;
+  c->p = p;
+  c->preset = agf_preset_name(p);
+  agf_preset_configs(p, &c->cfg);
+  c->runs = quick ? 2 : 5;
+  if (k == BT_UNET) {
+    c->batch = batch > 0 ? batch : 2;
+    const AgfUnetConfig *u = &c->cfg.unet;
+    c->n_in = 2;
+    c->ndim[0] = 4;
+    int64_t lat[4] = { c->batch, u->in_channels, 32, 32 };
+    memcpy(c->shape[0], lat, sizeof lat);
+    c->ndim[1] = 3;
+    int64_t ctx[4] = { c->batch, 49, u->cross_attention_dim, 0 };
+    memcpy(c->shape[1], ctx, sizeof ctx);
+  } else {
+    c->batch = batch > 0 ? batch : quick ? 4 : 8;
+    const int s = c->cfg.oanet.vit.img_size;
+    c->n_in = 1;
+    c->ndim[0] = 4;
+    int64_t img[4] = { c->batch, 3, s, s };
+    memcpy(c->shape[0], img, sizeof img);
+  }
+  return c;
+}
+
+/* --preset: a comma list of tiny / small / paper, or all; default
+ * tiny,small (--quick: tiny). */
+static GPtrArray *make_cases(const BenchTrainOptions *o, GError **error)
+{
+  gboolean want[AGF_PRESET_COUNT] = { FALSE };
+  if (!o->presets) {
+    want[AGF_PRESET_TINY] = TRUE;
+    want[AGF_PRESET_SMALL] = !o->quick;
+  } else {
+    g_auto(GStrv) parts = g_strsplit(o->presets, ",", -1);
+    for (int i = 0; parts[i]; i++) {
+      const char *s = g_strstrip(parts[i]);
+      AgfPreset p;
+      if (!strcmp(s, "all")) {
+        for (int j = 0; j < AGF_PRESET_COUNT; j++)
+          want[j] = TRUE;
+      } else if (agf_preset_from_name(s, &p, error)) {
+        want[p] = TRUE;
+      } else {
+        g_prefix_error(error, "--preset: ");
+        return NULL;
+      }
+    }
+  }
+  GPtrArray *cases = g_ptr_array_new_with_free_func(case_free);
+  static const AgfPreset order[] = { AGF_PRESET_TINY, AGF_PRESET_SMALL,
+                                     AGF_PRESET_PAPER };
+  for (guint i = 0; i < G_N_ELEMENTS(order); i++)
+    for (int k = 0; k < BT_COUNT && want[order[i]]; k++)
+      if (!o->filter || strstr(kind_names[k], o->filter))
+        g_ptr_array_add(cases, make_case((BenchTrainKind)k, order[i], o->batch,
+                                         o->quick));
+  return cases;
+}
+
+/* The CPU backend's thread count, which PyTorch is given too. */
+static int cpu_threads(void)
+{
+  int n = 0;
+  g_autofree AgfDeviceInfo *list = agf_device_list(&n, NULL);
+  for (int i = 0; list && i < n; i++)
+    if (list[i].backend == AGF_BACKEND_CPU)
+      return list[i].threads;
+  return (int)g_get_num_processors();
+}
+
+int bench_train_main(const BenchTrainOptions *o)
+{
+  GError *error = NULL;
+  if (o->batch < 0) {
+    g_printerr("agfas-bench: --batch takes a positive count\n");
+    return 2;
+  }
+  g_autoptr(GPtrArray) cases = make_cases(o, &error);
+  if (!cases) {
+    g_printerr("agfas-bench: %s\n", error->message);
+    g_error_free(error);
+    return 2;
+  }
+  if (cases->len == 0) {
+    g_printerr("agfas-bench: no training case matches --filter \"%s\" "
+               "(cases: unet, vit)\n", o->filter);
+    return 2;
+  }
+  g_autofree char *dir = o->cache_dir
+    ? g_strdup(o->cache_dir)
+    : g_build_filename(g_get_user_cache_dir(), "agfas", "bench", NULL);
+  for (guint i = 0; i < cases->len; i++)
+    if (!bench_train_prepare(cases->pdata[i], dir, &error)) {
+      g_printerr("agfas-bench: %s\n", error->message);
+      g_error_free(error);
+      return 1;
+    }
+  g_autoptr(GPtrArray) devs = bench_open_devices(o->device, &error);
+  if (!devs) {
+    g_printerr("agfas-bench: %s\n(agfas-bench --list-devices shows what is there)\n",
+               error->message);
+    g_error_free(error);
+    return 1;
+  }
+  const int threads = cpu_threads();
+  g_print("weights: %s\n", dir);
+  for (guint d = 0; d < devs->len; d++) {
+    const AgfDeviceInfo *info = agf_device_info(devs->pdata[d]);
+    g_print("%s: %s\n", info->spec, info->name);
+  }
+  bench_train_print_header();
+  g_autoptr(GArray) rows = g_array_new(FALSE, TRUE, sizeof(BenchTrainResult));
+  int failures = 0;
+  for (guint i = 0; i < cases->len; i++)
+    for (guint d = 0; d < devs->len; d++)
+      for (int t = 0; t < 2; t++) {
+        const BenchTrainCase *c = cases->pdata[i];
+        AgfDevice *dev = devs->pdata[d];
+        AgfDType dt = t ? AGF_F16 : AGF_F32;
+        if (!bench_want_dtype(dev, dt, o->dtype))
+          continue;
+        BenchTrainResult r;
+        if (!bench_train_run_case(dev, c, dt, &r, &error)) {
+          g_printerr("%-10s %-6s %-5s %s: FAILED: %s\n",
+                     agf_device_info(dev)->spec, c->preset,
+                     bench_train_name(c->kind), agf_dtype_name(dt),
+                     error->message);
+          g_clear_error(&error);
+          failures++;
+          continue;
+        }
+        bench_train_print_row(&r);
+        g_array_append_val(rows, r);
+      }
+  const int n_ours = (int)rows->len;
+  g_autofree double *ratio = g_new0(double, MAX(n_ours, 1));
+  if (o->torch) {
+    g_autoptr(GArray) torch = bench_train_run_torch(cases, threads, &error);
+    if (!torch) {
+      g_printerr("agfas-bench: %s\n", error->message);
+      g_clear_error(&error);
+      failures++;
+    } else {
+      for (guint i = 0; i < torch->len; i++)
+        bench_train_print_row(&g_array_index(torch, BenchTrainResult, i));
+      bench_train_compare((BenchTrainResult *)rows->data, n_ours, torch,
+                          threads, ratio);
+      g_array_append_vals(rows, torch->data, torch->len);
+    }
+  }
+  if (o->json) {
+    if (!bench_train_write_json(o->json, (BenchTrainResult *)rows->data,
+                                (int)rows->len, ratio, n_ours, o->quick,
+                                threads, &error)) {
+      g_printerr("agfas-bench: %s\n", error->message);
+      g_error_free(error);
+      return 1;
+    }
+    g_print("wrote %s\n", o->json);
+  }
+  return failures ? 1 : 0;
+}
