@@ -7,6 +7,7 @@
 #include "agfas-analysis-view.h"
 #include "agfas-models-button.h"
 #include "agfas-settings.h"
+#include "agfas-sample.h"
 #include "nn/device.h"
 
 #include <string.h>
@@ -570,6 +571,8 @@ static void agfas_window_class_init(AgfasWindowClass *klass)
 #undef BIND
   /* Filled by agfas-media.c (Open Folder, Open Recent, Camera, ...). */
   gtk_widget_class_bind_template_child_full(wc, "media_section", FALSE, 0);
+  /* The welcome page's sample buttons, set up by agfas-sample.c. */
+  gtk_widget_class_bind_template_child_full(wc, "sample_box", FALSE, 0);
   gtk_widget_class_bind_template_callback(wc, on_knob_changed);
 }
 
@@ -641,6 +644,7 @@ AgfasWindow *agfas_window_new(GtkApplication *app, AgfasEngine *engine)
   self->engine = agfas_engine_ref(engine);
   agfas_models_button_set_engine(self->models_button, engine);
   agfas_media_attach(self, engine); /* videos, folders, recent, camera */
+  agfas_sample_attach(self);        /* the built-in sample pair */
   return self;
 }
 

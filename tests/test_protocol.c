@@ -119,6 +119,75 @@ static void test_load_file(void)
   g_rmdir(dir);
 }
 
+static void test_records(void)
+{
+  GError *error = NULL;
+  g_autofree char *dir = g_dir_make_tmp("agfas-protocol-XXXXXX", &error);
+  g_assert_no_error(error);
+  g_autofree char *a = g_build_filename(dir, "a.csv", NULL);
+  g_assert_true(g_file_set_contents(a,
+    "path,label,split,domain,crop\n"
+    "x1.png,live,train,,c/x1.png\n"
+    "x2.png,spoof,train,own,\n"
+    "x3.png,live,devel,,\n"
+    "x4.png,spoof,test,,\n", -1, NULL));
+  g_autofree char *bdir = g_build_filename(dir, "b", NULL);
+  g_assert_cmpint(g_mkdir_with_parents(bdir, 0755), ==, 0);
+  g_autofree char *b = g_build_filename(bdir, "manifest.jsonl", NULL);
+  g_assert_true(g_file_set_contents(b,
+    "{\"path\":\"y1.png\",\"label\":\"spoof\",\"split\":\"test\"}\n"
+    "{\"path\":\"y2.png\",\"label\":\"live\",\"split\":\"train\"}\n",
+    -1, NULL));
+  g_autoptr(AgfProtocol) p = agf_protocol_parse(good, strlen(good), "t.json",
+                                                dir, &error);
+  g_assert_no_error(error);
+  g_autoptr(GHashTable) vars = g_hash_table_new(g_str_hash, g_str_equal);
+  g_hash_table_insert(vars, "T_ROOT", dir);
+
+  g_autoptr(AgfManifest) train = agf_protocol_records(p, AGF_PROTOCOL_TRAIN,
+                                                      vars, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(agf_manifest_len(train), ==, 2);
+  const AgfManifestRecord *r = agf_manifest_get(train, 0);
+  g_autofree char *x1 = g_build_filename(dir, "x1.png", NULL);
+  g_autofree char *c1 = g_build_filename(dir, "c", "x1.png", NULL);
+  g_assert_cmpstr(r->path, ==, x1);
+  g_assert_cmpstr(r->crop, ==, c1);
+  g_assert_cmpstr(r->domain, ==, "A");
+  g_assert_cmpstr(agf_manifest_get(train, 1)->domain, ==, "own");
+
+  g_autoptr(AgfManifest) val = agf_protocol_records(p, AGF_PROTOCOL_VAL,
+                                                    vars, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(agf_manifest_len(val), ==, 1);
+  g_assert_true(g_str_has_suffix(agf_manifest_get(val, 0)->path, "/x3.png"));
+
+  g_autoptr(AgfManifest) test = agf_protocol_records(p, AGF_PROTOCOL_TEST,
+                                                     vars, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(agf_manifest_len(test), ==, 1);
+  g_autofree char *y1 = g_build_filename(bdir, "y1.png", NULL);
+  g_assert_cmpstr(agf_manifest_get(test, 0)->path, ==, y1);
+  g_assert_cmpstr(agf_manifest_get(test, 0)->domain, ==, "bee");
+
+  /* A dataset without the split: named, with the splits it has. */
+  g_assert_true(g_file_set_contents(b,
+    "{\"path\":\"y1.png\",\"split\":\"eval\"}\n", -1, NULL));
+  g_assert_null(agf_protocol_records(p, AGF_PROTOCOL_TEST, vars, &error));
+  g_assert_error(error, AGF_ERROR, AGF_ERROR_FORMAT);
+  g_assert_nonnull(strstr(error->message, "no record with split 'test'"));
+  g_assert_nonnull(strstr(error->message, "eval"));
+  g_clear_error(&error);
+  /* A manifest that is not there. */
+  g_unlink(b);
+  g_assert_null(agf_protocol_records(p, AGF_PROTOCOL_TEST, vars, &error));
+  g_assert_nonnull(strstr(error->message, "dataset B"));
+  g_clear_error(&error);
+  g_unlink(a);
+  g_rmdir(bdir);
+  g_rmdir(dir);
+}
+
 #define HEAD "{\"format\": \"agfas-protocol-1\", \"name\": \"t\", "
 #define DS "\"datasets\": {\"A\": {\"manifest\": \"a\"}, " \
            "\"B\": {\"manifest\": \"b\"}}, "
@@ -178,6 +247,7 @@ int main(int argc, char **argv)
   g_test_add_func("/protocol/shipped", test_shipped);
   g_test_add_func("/protocol/resolve", test_resolve);
   g_test_add_func("/protocol/load-file", test_load_file);
+  g_test_add_func("/protocol/records", test_records);
   g_test_add_func("/protocol/errors", test_errors);
   return g_test_run();
 }

@@ -19,6 +19,8 @@
 #include "io/video.h"
 #include "media_support.h"
 #include "models/presets.h"
+#include "nn/device.h"
+#include "pipeline/analyze.h"
 #include "pipeline/face_align.h"
 #include "pipeline/face_models.h"
 
@@ -154,6 +156,41 @@ static gboolean have_face_models(void)
   return p != NULL;
 }
 
+/* A fresh OA-Net ignores its cue (the cross-attention output projections
+ * start at zero, as in training): give them random weights so the scores
+ * here depend on the DFG and the cue. */
+static void wake_cross_attention(const char *path)
+{
+  GError *error = NULL;
+  g_autoptr(AgfSafetensors) st = agf_safetensors_open(path, &error);
+  g_assert_no_error(error);
+  g_autoptr(AgfSafetensorsWriter) w = agf_safetensors_writer_new();
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init(&it, agf_safetensors_metadata(st));
+  while (g_hash_table_iter_next(&it, &k, &v))
+    agf_safetensors_writer_set_meta(w, k, v);
+  GRand *rand = g_rand_new_with_seed(7);
+  guint woken = 0;
+  for (int i = 0; i < agf_safetensors_n_tensors(st); i++) {
+    const AgfStTensor *t = agf_safetensors_tensor_at(st, i);
+    g_autofree void *data = g_memdup2(t->data, t->nbytes);
+    if (strstr(t->name, "cross_attn.proj.weight")) {
+      g_assert_cmpint(t->dtype, ==, AGF_ST_F32);
+      float *f = data;
+      for (int64_t j = 0; j < t->numel; j++)
+        f[j] = (float)g_rand_double_range(rand, -0.3, 0.3);
+      woken++;
+    }
+    g_assert_true(agf_safetensors_writer_add(w, t->name, t->dtype, t->ndim,
+                                             t->shape, data, &error));
+  }
+  g_rand_free(rand);
+  g_assert_cmpuint(woken, >, 0);
+  g_assert_true(agf_safetensors_writer_write(w, path, &error));
+  g_assert_no_error(error);
+}
+
 /* models/: tiny random DFG + OA-Net, face/ linking the installed MTCNN. */
 static void make_models(void)
 {
@@ -176,6 +213,9 @@ static void make_models(void)
                                           AGF_ST_F32, p, &error));
     g_assert_no_error(error);
   }
+  g_autofree char *oanet = g_build_filename(models, "oanet.safetensors",
+                                            NULL);
+  wake_cross_attention(oanet);
   static const char *const mtcnn[] = { "pnet", "rnet", "onet" };
   for (gsize i = 0; have_face_models() && i < G_N_ELEMENTS(mtcnn); i++) {
     g_autofree char *src = agf_face_model_path(mtcnn[i], NULL);
@@ -376,6 +416,26 @@ static void test_score_rows(void)
                     "spoof");
   }
 
+  /* The background mask is part of the cue: without it the score moves. */
+  g_autofree char *f1 = tmp("src/face1.png");
+  g_autofree char *csv2 = tmp("out/scores-nomask.csv");
+  r = train("score", f1, "--csv", csv2, "--models", models, "--no-mask",
+            QUICK, NULL);
+  expect(&r, 0, NULL);
+  g_autoptr(AgfManifest) m2 = load(csv2);
+  g_assert_cmpuint(agf_manifest_len(m2), ==, 1);
+  g_assert_cmpfloat(fabs(agf_manifest_get(m2, 0)->score -
+                         agf_manifest_get(m, 4)->score), >, 1e-5);
+
+  /* Half-precision networks (--dtype f16): the same score, nearly. */
+  g_autofree char *csv16 = tmp("out/scores-f16.csv");
+  r = train("score", f1, "--csv", csv16, "--models", models, "--dtype",
+            "f16", QUICK, NULL);
+  expect(&r, 0, "1 faces scored");
+  g_autoptr(AgfManifest) m16 = load(csv16);
+  g_assert_cmpfloat_with_epsilon(agf_manifest_get(m16, 0)->score,
+                                 agf_manifest_get(m, 4)->score, 5e-3);
+
   /* An existing table is not replaced without --resume. */
   r = train("score", src, "--csv", csv, "--models", models, QUICK, NULL);
   expect(&r, 1, "--resume");
@@ -440,6 +500,38 @@ static void test_resume_eval(void)
   expect(&r, 0, "2 samples");
   g_autofree char *report = g_build_filename(ev, "report.json", NULL);
   g_assert_true(g_file_test(report, G_FILE_TEST_IS_REGULAR));
+}
+
+/* The same pipeline on the Vulkan backend: the same box and score. */
+static void test_vulkan(void)
+{
+  if (!have_face_models()) {
+    g_test_skip("face models not found (run tools/fetch_face_models.sh)");
+    return;
+  }
+  GError *error = NULL;
+  AgfDevice *dev = agf_device_open("vulkan", &error);
+  if (!dev) {
+    g_test_skip(error->message);
+    g_clear_error(&error);
+    return;
+  }
+  agf_device_free(dev);
+  g_autofree char *f1 = tmp("src/face1.png");
+  g_autofree char *cpu = tmp("vk/cpu.csv");
+  g_autofree char *vk = tmp("vk/vulkan.csv");
+  Run r = train("score", f1, "--csv", cpu, "--models", models, QUICK, NULL);
+  expect(&r, 0, NULL);
+  r = train("score", f1, "--csv", vk, "--models", models, "--steps", "4",
+            "--strength", "0.5", "--device", "vulkan", NULL);
+  expect(&r, 0, "1 faces scored");
+  g_autoptr(AgfManifest) a = load(cpu);
+  g_autoptr(AgfManifest) b = load(vk);
+  const AgfManifestRecord *x = agf_manifest_get(a, 0);
+  const AgfManifestRecord *y = agf_manifest_get(b, 0);
+  g_assert_cmpfloat_with_epsilon(x->score, y->score, 1e-3);
+  g_assert_cmpfloat_with_epsilon(extra_num(x, "x1"), extra_num(y, "x1"), 1.0);
+  g_assert_cmpfloat_with_epsilon(extra_num(x, "y2"), extra_num(y, "y2"), 1.0);
 }
 
 /* A run killed (SIGKILL, no chance to clean up) once its first batch is
@@ -550,10 +642,63 @@ static void test_cues(void)
             "--steps", "4", "--strength", "0.5", NULL);
   expect(&r, 0, "1 written, 2 already done");
   g_assert_true(g_file_test(first, G_FILE_TEST_IS_REGULAR));
+  /* Crops that cannot be read: a failure, not an empty success. */
+  g_autofree char *lost = tmp("prep/lost.jsonl");
+  g_assert_true(g_file_set_contents(lost, "{\"path\":\"x.png\",\"crop\":"
+                                    "\"crops/gone.png\",\"status\":"
+                                    "\"ok\"}\n", -1, NULL));
+  g_autofree char *lost_out = tmp("cues-lost");
+  r = train("cues", lost, "--out", lost_out, "--models", models, "--device",
+            "cpu", NULL);
+  expect(&r, 1, "none of the 1 crops");
+
   /* Other settings into the same folder: refused. */
   r = train("cues", m, "--out", out, "--models", models, "--device", "cpu",
             "--steps", "5", NULL);
   expect(&r, 1, "other settings");
+}
+
+/* The face the pipeline takes: the first (largest) scoring at least the
+ * minimum; its crop landmarks are its landmarks through the alignment. */
+static void test_pick_face(void)
+{
+  float tpl[5][2];
+  agf_face_template(256, tpl);
+  g_autoptr(GArray) faces = g_array_new(FALSE, TRUE, sizeof(AgfFace));
+  AgfFace weak = { .x1 = 0, .y1 = 0, .x2 = 300, .y2 = 300, .score = 0.85f };
+  AgfFace strong = { .x1 = 10, .y1 = 10, .x2 = 138, .y2 = 138,
+                     .score = 0.99f };
+  for (int i = 0; i < 5; i++) {
+    weak.landmarks[i][0] = tpl[i][0], weak.landmarks[i][1] = tpl[i][1];
+    strong.landmarks[i][0] = 10 + 0.5f * tpl[i][0];
+    strong.landmarks[i][1] = 10 + 0.5f * tpl[i][1];
+  }
+  g_array_append_val(faces, weak);
+  g_array_append_val(faces, strong);
+  AgfPickedFace pf;
+  GError *error = NULL;
+  g_assert_true(agf_analysis_pick_face(faces, AGF_ANALYSIS_MIN_FACE_SCORE,
+                                       &pf, &error));
+  g_assert_no_error(error);
+  g_assert_cmpfloat(pf.face.score, ==, strong.score);
+  for (int i = 0; i < 5; i++) {
+    g_assert_cmpfloat_with_epsilon(pf.crop_landmarks[i][0], tpl[i][0], 1e-3);
+    g_assert_cmpfloat_with_epsilon(pf.crop_landmarks[i][1], tpl[i][1], 1e-3);
+  }
+  g_assert_true(agf_analysis_pick_face(faces, 0.5, &pf, &error));
+  g_assert_cmpfloat(pf.face.score, ==, weak.score);
+  /* None strong enough, or none at all: FALSE without an error. */
+  g_assert_false(agf_analysis_pick_face(faces, 0.995, &pf, &error));
+  g_assert_no_error(error);
+  g_assert_false(agf_analysis_pick_face(NULL, 0.5, &pf, &error));
+  g_assert_no_error(error);
+  /* Degenerate landmarks: an error. */
+  for (int i = 0; i < 5; i++)
+    g_array_index(faces, AgfFace, 1).landmarks[i][0] =
+      g_array_index(faces, AgfFace, 1).landmarks[i][1] = 7;
+  g_assert_false(agf_analysis_pick_face(faces, 0.9, &pf, &error));
+  g_assert_nonnull(error);
+  g_clear_error(&error);
 }
 
 static void rm_rf(const char *path)
@@ -584,11 +729,13 @@ int main(int argc, char **argv)
   g_assert_no_error(error);
   make_models();
   make_media();
+  g_test_add_func("/analysis/pick-face", test_pick_face);
   g_test_add_func("/score/usage", test_usage);
   g_test_add_func("/score/no-models", test_no_models);
   g_test_add_func("/score/rows", test_score_rows);
   g_test_add_func("/score/resume-eval", test_resume_eval);
   g_test_add_func("/score/kill-resume", test_kill);
+  g_test_add_func("/score/vulkan", test_vulkan);
   g_test_add_func("/cues/run-resume", test_cues);
   int rc = g_test_run();
   rm_rf(tmp_dir);

@@ -11,6 +11,7 @@
  * Parts (tests/meson.build): -p /train/cpu, -p /train/vulkan. */
 #include <glib/gstdio.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include "test_support.h"
 #include "nn/autograd.h"
@@ -287,8 +288,19 @@ static void check_learns(AgfDevice *dev, AgfDType dt, double min_fall,
                  first / last, steps, BATCH, acc,
                  (double)(g_get_monotonic_time() - t0) * 1e-6,
                  r->mixed ? ", loss scaling" : "");
-  if (r->mixed)
+  if (r->mixed) {
+    /* the optimizer kept an f32 master of every f16 parameter */
+    g_autoptr(GError) error = NULL;
+    g_autoptr(AgfParamSet) state = agf_optimizer_state(r->opt, &error);
+    g_assert_no_error(error);
+    for (int i = 0; i < N_PARAMS; i++) {
+      g_autofree char *name = g_strdup_printf("%s.master", param_defs[i].name);
+      int at = agf_param_set_find(state, name);
+      g_assert_cmpint(at, >=, 0);
+      g_assert_cmpint(agf_param_set_tensor(state, at)->dtype, ==, AGF_F32);
+    }
     g_test_message("final loss scale %g", r->scaler.scale);
+  }
   g_assert_cmpfloat(first / last, >=, min_fall);
   g_assert_cmpfloat(acc, >=, min_acc);
   run_free(r);

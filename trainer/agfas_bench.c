@@ -36,9 +36,11 @@ static const GOptionEntry entries[] = {
   { "json", 'j', 0, G_OPTION_ARG_FILENAME, &opt_json, "Also write the results as JSON", "FILE" },
   { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick,
     "ops: a small subset with fewer samples (about a minute on lavapipe); "
-    "models: fewer runs and an OA-Net batch of 8", NULL },
+    "models: fewer runs and an OA-Net batch of 8; train: the tiny preset, 2 "
+    "timed steps", NULL },
   { "filter", 'f', 0, G_OPTION_ARG_STRING, &opt_filter,
-    "Only cases (ops) or networks (models) whose name contains SUBSTR", "SUBSTR" },
+    "Only cases (ops), networks (models) or steps (train: unet, vit) whose "
+    "name contains SUBSTR", "SUBSTR" },
   { "dtype", 0, 0, G_OPTION_ARG_STRING, &opt_dtype,
     "f32, f16 or all (default: f32, plus f16 on Vulkan devices that have it)", "T" },
   { "torch", 0, 0, G_OPTION_ARG_NONE, &opt_torch,
@@ -46,10 +48,10 @@ static const GOptionEntry entries[] = {
   { "export-cases", 0, 0, G_OPTION_ARG_FILENAME, &opt_export,
     "ops: write the selected cases as JSON for bench_torch_ops.py and exit", "FILE" },
   { "preset", 'p', 0, G_OPTION_ARG_STRING, &opt_preset,
-    "models: tiny, small, paper, a comma list of them, or all (default "
+    "models, train: tiny, small, paper, a comma list of them, or all (default "
     "tiny,small; paper writes 2.2 GB of f16 weights once)", "P" },
   { "cache-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_cache,
-    "models: where the random-weight checkpoints are kept (default "
+    "models, train: where the random-weight checkpoints are kept (default "
     "$XDG_CACHE_HOME/agfas/bench)", "DIR" },
   { "batch", 'b', 0, G_OPTION_ARG_INT, &opt_batch,
     "train: samples per step (default: U-Net 2, ViT 8; --quick ViT 4)", "N" },

@@ -30,6 +30,18 @@ const AgfTrainCommand agf_train_commands[] = {
   { "cues", "MANIFEST --out DIR", /* score helper */
     "store the DFG reconstruction and cue of every face of a prepared "
     "dataset, for OA-Net training (resumable)", agf_train_cues },
+  { "vae", "MANIFEST --out DIR", /* traindfg */
+    "train an autoencoder (KL, f8) on aligned real faces: L1 + KL, AdamW",
+    agf_train_vae },
+  { "dfg", "MANIFEST --vae FILE --identity FILE --out DIR", /* traindfg */
+    "train the DFG U-Net on aligned live faces: epsilon MSE with the "
+    "identity context, AdamW + EMA", agf_train_dfg },
+  { "oanet", "MANIFEST|--cues DIR|--protocol P --out DIR", /* ssdg */
+    "train the OA-Net (or an ablation) with SSDG on stored cues of several "
+    "source domains", agf_train_oanet },
+  { "sample", "--vae FILE --unet FILE --out DIR", /* sample helper */
+    "generate the app's built-in sample: a face from noise by the DFG and "
+    "a simulated print attack of it, with provenance", agf_train_sample },
   { NULL, NULL, NULL, NULL }
 };
 #define commands agf_train_commands

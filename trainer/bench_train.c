@@ -1,9 +1,11 @@
-/* agfas-bench train: the cases (per preset: a U-Net step and a ViT step),
- * the device loop and the PyTorch comparison. */
+/* agfas-bench train: the cases (per preset: the bare U-Net and ViT steps,
+ * the dfg and oanet training steps, cue generation), the device loop and
+ * the PyTorch comparison. */
 #include <string.h>
 #include "bench_train.h"
 
-static const char *const kind_names[BT_COUNT] = { "unet", "vit" };
+static const char *const kind_names[BT_COUNT] = { "unet", "vit", "dfg",
+                                                  "oanet", "cue" };
 
 const char *bench_train_name(BenchTrainKind k)
 {
@@ -20,6 +22,8 @@ char *bench_train_input_str(const BenchTrainCase *c)
       g_string_append_printf(s, "%s%" G_GINT64_FORMAT, d ? "x" : "",
                              c->shape[i][d]);
   }
+  if (c->kind == BT_CUE)
+    g_string_append_printf(s, " %s %dx%g", c->sampler, c->steps, c->strength);
   return g_string_free(s, FALSE);
 }
 
@@ -31,12 +35,26 @@ double bench_train_samples_per_sec(const BenchTrainResult *r)
 static void case_free(gpointer p)
 {
   BenchTrainCase *c = p;
-  g_free(c->file);
+  for (int i = 0; i < BW_COUNT; i++)
+    g_free(c->files[i]);
   g_free(c);
 }
 
+static void set_in(BenchTrainCase *c, int i, int ndim, int64_t a, int64_t b,
+                   int64_t h, int64_t w)
+{
+  const int64_t v[4] = { a, b, h, w };
+  c->ndim[i] = ndim;
+  memcpy(c->shape[i], v, sizeof v);
+  c->n_in = MAX(c->n_in, i + 1);
+}
+
 /* The app's sizes: the U-Net on the latent of a 256 face (32x32, f8) with
- * 49 identity tokens; the ViT on its preset's image size. */
+ * 49 identity tokens; the ViT on its preset's image size; dfg, oanet and
+ * cue on 256x256 face crops as agfas-train gets them (oanet: a cue of the
+ * same size, the image resized to the ViT's inside the step). Batches are
+ * small for the CPU; the oanet batch is SSDG's balanced one (2 domains x
+ * live / spoof x per class), so a multiple of 4 (--batch rounds down). */
 static BenchTrainCase *make_case(BenchTrainKind k, AgfPreset p, int batch,
                                  gboolean quick)
 {
@@ -46,23 +64,38 @@ static BenchTrainCase *make_case(BenchTrainKind k, AgfPreset p, int batch,
   c->preset = agf_preset_name(p);
   agf_preset_configs(p, &c->cfg);
   c->runs = quick ? 2 : 5;
-  if (k == BT_UNET) {
+  switch (k) {
+  case BT_UNET:
     c->batch = batch > 0 ? batch : 2;
-    const AgfUnetConfig *u = &c->cfg.unet;
-    c->n_in = 2;
-    c->ndim[0] = 4;
-    int64_t lat[4] = { c->batch, u->in_channels, 32, 32 };
-    memcpy(c->shape[0], lat, sizeof lat);
-    c->ndim[1] = 3;
-    int64_t ctx[4] = { c->batch, 49, u->cross_attention_dim, 0 };
-    memcpy(c->shape[1], ctx, sizeof ctx);
-  } else {
+    set_in(c, 0, 4, c->batch, c->cfg.unet.in_channels, 32, 32);
+    set_in(c, 1, 3, c->batch, 49, c->cfg.unet.cross_attention_dim, 0);
+    break;
+  case BT_VIT: {
     c->batch = batch > 0 ? batch : quick ? 4 : 8;
     const int s = c->cfg.oanet.vit.img_size;
-    c->n_in = 1;
-    c->ndim[0] = 4;
-    int64_t img[4] = { c->batch, 3, s, s };
-    memcpy(c->shape[0], img, sizeof img);
+    set_in(c, 0, 4, c->batch, 3, s, s);
+    break;
+  }
+  case BT_DFG:
+    c->batch = batch > 0 ? batch : quick ? 2 : 4;
+    set_in(c, 0, 4, c->batch, 3, 256, 256);
+    break;
+  case BT_OANET:
+    c->batch = batch > 0 ? MAX(4, batch / 4 * 4) : quick ? 4 : 8;
+    set_in(c, 0, 4, c->batch, 3, 256, 256);
+    set_in(c, 1, 4, c->batch, 3, 256, 256);
+    break;
+  case BT_CUE:
+  default:
+    /* The authors' setting: t0 = 0.8 T of a 50-step PNDM schedule, 41
+     * U-Net calls (--quick: 10 steps, 9 calls). */
+    c->batch = batch > 0 ? batch : quick ? 1 : 2;
+    c->runs = quick ? 1 : 2;
+    c->steps = quick ? 10 : 50;
+    c->strength = 0.8;
+    c->sampler = "pndm";
+    set_in(c, 0, 4, c->batch, 3, 256, 256);
+    break;
   }
   return c;
 }
@@ -128,7 +161,7 @@ int bench_train_main(const BenchTrainOptions *o)
   }
   if (cases->len == 0) {
     g_printerr("agfas-bench: no training case matches --filter \"%s\" "
-               "(cases: unet, vit)\n", o->filter);
+               "(cases: unet, vit, dfg, oanet, cue)\n", o->filter);
     return 2;
   }
   g_autofree char *dir = o->cache_dir

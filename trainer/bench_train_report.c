@@ -9,7 +9,9 @@
 
 void bench_train_print_header(void)
 {
-  g_print("%-10s %-7s %-5s %5s %-24s %-4s %10s %10s %10s\n", "device",
+  g_print("(cue rows: a whole reconstruction + cue, no training; samples/s "
+          "are faces/s)\n");
+  g_print("%-10s %-7s %-5s %5s %-25s %-4s %10s %10s %10s\n", "device",
           "preset", "step", "batch", "input", "type", "step (ms)",
           "samples/s", "peak (MiB)");
 }
@@ -20,7 +22,7 @@ void bench_train_print_row(const BenchTrainResult *r)
   char peak[32] = "-";
   if (r->peak_bytes >= 0)
     g_snprintf(peak, sizeof peak, "%.1f", r->peak_bytes / 1048576.0);
-  g_print("%-10s %-7s %-5s %5d %-24s %-4s %10.2f %10.2f %10s\n", r->device,
+  g_print("%-10s %-7s %-5s %5d %-25s %-4s %10.2f %10.2f %10s\n", r->device,
           r->c->preset, bench_train_name(r->c->kind), r->c->batch, in,
           agf_dtype_name(r->dtype), r->usec / 1000,
           bench_train_samples_per_sec(r), peak);
@@ -100,41 +102,80 @@ gboolean bench_train_write_json(const char *path, const BenchTrainResult *r,
 
 /* ---- the PyTorch side ---- */
 
-/* What the reference networks need: unet.py's constructor arguments and
- * oanet.py's ViT sizes. */
-static void add_config(JsonBuilder *b, const BenchTrainCase *c)
+/* What the reference networks need, in agfas-bench models' layout
+ * (bench_torch_models.py's build_* read it): the preset's autoencoder,
+ * U-Net, iresnet and OA-Net sizes. */
+static void add_config(JsonBuilder *b, const AgfPresetConfigs *cfg)
 {
   json_builder_set_member_name(b, "config");
   json_builder_begin_object(b);
-  if (c->kind == BT_UNET) {
-    const AgfUnetConfig *u = &c->cfg.unet;
-    json_builder_set_member_name(b, "unet");
-    json_builder_begin_object(b);
-    member_ints(b, "block_out_channels", u->block_out_channels, u->n_levels);
-    member_ints(b, "down_attention", u->down_attention, u->n_levels);
-    member_ints(b, "heads", u->heads, u->n_levels);
-    member_int(b, "layers_per_block", u->layers_per_block);
-    member_int(b, "in_channels", u->in_channels);
-    member_int(b, "out_channels", u->out_channels);
-    member_int(b, "cross_attention_dim", u->cross_attention_dim);
-    member_int(b, "norm_num_groups", u->norm_num_groups);
-    member_double(b, "norm_eps", u->norm_eps);
-    member_int(b, "transformer_depth", u->transformer_depth);
-  } else {
-    const AgfOanetConfig *o = &c->cfg.oanet;
-    json_builder_set_member_name(b, "vit");
-    json_builder_begin_object(b);
-    member_int(b, "img", o->vit.img_size);
-    member_int(b, "patch", o->vit.patch);
-    member_int(b, "dim", o->vit.dim);
-    member_int(b, "depth", o->vit.depth);
-    member_int(b, "heads", o->vit.heads);
-    member_int(b, "mlp", o->vit.mlp_dim);
-    member_double(b, "eps", o->ln_eps);
-    member_int(b, "feat", o->feature_dim);
-    member_str(b, "norm", o->feature_norm == AGF_OANET_NORM_SSDG ? "ssdg" : "l2");
-  }
+  const AgfAutoencoderKLConfig *v = &cfg->vae;
+  json_builder_set_member_name(b, "vae");
+  json_builder_begin_object(b);
+  member_ints(b, "block_out_channels", v->block_out_channels, v->n_levels);
+  member_int(b, "layers_per_block", v->layers_per_block);
+  member_int(b, "in_channels", v->in_channels);
+  member_int(b, "out_channels", v->out_channels);
+  member_int(b, "latent_channels", v->latent_channels);
+  member_int(b, "norm_num_groups", v->norm_num_groups);
+  member_double(b, "scaling_factor", v->scaling_factor);
   json_builder_end_object(b);
+
+  const AgfUnetConfig *u = &cfg->unet;
+  json_builder_set_member_name(b, "unet");
+  json_builder_begin_object(b);
+  member_ints(b, "block_out_channels", u->block_out_channels, u->n_levels);
+  member_ints(b, "down_attention", u->down_attention, u->n_levels);
+  member_ints(b, "heads", u->heads, u->n_levels);
+  member_int(b, "layers_per_block", u->layers_per_block);
+  member_int(b, "in_channels", u->in_channels);
+  member_int(b, "out_channels", u->out_channels);
+  member_int(b, "cross_attention_dim", u->cross_attention_dim);
+  member_int(b, "norm_num_groups", u->norm_num_groups);
+  member_double(b, "norm_eps", u->norm_eps);
+  member_int(b, "transformer_depth", u->transformer_depth);
+  json_builder_end_object(b);
+
+  const AgfIresnetConfig *r = &cfg->identity;
+  json_builder_set_member_name(b, "iresnet");
+  json_builder_begin_object(b);
+  member_int(b, "stem", r->stem_width);
+  member_ints(b, "widths", r->widths, AGF_IRESNET_STAGES);
+  member_ints(b, "layers", r->blocks, AGF_IRESNET_STAGES);
+  member_int(b, "num_features", r->num_features);
+  json_builder_end_object(b);
+
+  const AgfOanetConfig *o = &cfg->oanet;
+  json_builder_set_member_name(b, "oanet");
+  json_builder_begin_object(b);
+  member_str(b, "variant", agf_oanet_variant_name(o->variant));
+  member_int(b, "img", o->vit.img_size);
+  member_int(b, "patch", o->vit.patch);
+  member_int(b, "dim", o->vit.dim);
+  member_int(b, "depth", o->vit.depth);
+  member_int(b, "heads", o->vit.heads);
+  member_int(b, "mlp", o->vit.mlp_dim);
+  member_double(b, "eps", o->ln_eps);
+  member_int(b, "feat", o->feature_dim);
+  member_int(b, "cue_in", o->cue_encoder.in_channels);
+  member_ints(b, "cue_widths", o->cue_encoder.widths, AGF_RESNET_STAGES);
+  member_ints(b, "cue_blocks", o->cue_encoder.blocks, AGF_RESNET_STAGES);
+  member_str(b, "norm", o->feature_norm == AGF_OANET_NORM_SSDG ? "ssdg" : "l2");
+  json_builder_end_object(b);
+  json_builder_end_object(b);
+}
+
+/* The checkpoints a case reads, by bench_torch_models.py's file keys. */
+static void add_files(JsonBuilder *b, const BenchTrainCase *c)
+{
+  static const char *const keys[BW_COUNT] = {
+    "vae", "unet", "iresnet", "oanet", "mobilefacenet", "pnet"
+  };
+  json_builder_set_member_name(b, "files");
+  json_builder_begin_object(b);
+  for (int k = 0; k < BW_COUNT; k++)
+    if (c->files[k])
+      member_str(b, keys[k], c->files[k]);
   json_builder_end_object(b);
 }
 
@@ -155,7 +196,12 @@ static gboolean write_cases(const char *path, GPtrArray *cases, int threads,
     member_str(b, "preset", c->preset);
     member_int(b, "batch", c->batch);
     member_int(b, "runs", c->runs);
-    member_str(b, "file", c->file);
+    add_files(b, c);
+    if (c->kind == BT_CUE) {
+      member_str(b, "sampler", c->sampler);
+      member_int(b, "steps", c->steps);
+      member_double(b, "strength", c->strength);
+    }
     json_builder_set_member_name(b, "inputs");
     json_builder_begin_array(b);
     for (int k = 0; k < c->n_in; k++) {
@@ -165,7 +211,7 @@ static gboolean write_cases(const char *path, GPtrArray *cases, int threads,
       json_builder_end_array(b);
     }
     json_builder_end_array(b);
-    add_config(b, c);
+    add_config(b, &c->cfg);
     json_builder_end_object(b);
   }
   json_builder_end_array(b);

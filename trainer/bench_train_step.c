@@ -1,9 +1,10 @@
-/* One training case on one device: the random-weight checkpoint (the
- * presets' U-Net and OA-Net files of agfas-bench models; the ViT step uses
- * the OA-Net's image ViT and head alone, an image_only file derived from
- * it), then warm-up and timed steps. A step is what a trainer runs:
- * forward on the tape, loss, backward, optimizer step, zero_grad, sync.
- * f16 runs keep f32 masters and scale the loss (agf_loss_scaler_*). */
+/* One training case on one device: the random-weight checkpoints (the
+ * presets' files of agfas-bench models; the ViT step uses the OA-Net's
+ * image ViT and head alone, an image_only file derived from it), then
+ * warm-up and timed steps through the kind's BenchTrainOps. The bare
+ * U-Net and ViT steps live here: forward on the tape, loss, backward,
+ * optimizer step, zero_grad, sync. f16 runs keep f32 masters and scale
+ * the loss (agf_loss_scaler_*). */
 #include <string.h>
 #include "bench_train.h"
 #include "nn/autograd.h"
@@ -39,28 +40,29 @@ static gboolean write_image_only(const char *full, const char *path,
 gboolean bench_train_prepare(BenchTrainCase *c, const char *dir,
                              GError **error)
 {
-  BenchModelCase mc = { .kind = c->kind == BT_UNET ? BM_UNET : BM_OANET,
-                        .p = c->p, .preset = c->preset, .cfg = c->cfg };
+  static const BenchModelKind model_of[BT_COUNT] = {
+    [BT_UNET] = BM_UNET, [BT_VIT] = BM_OANET, [BT_DFG] = BM_RECONSTRUCT,
+    [BT_OANET] = BM_OANET, [BT_CUE] = BM_RECONSTRUCT,
+  };
+  BenchModelCase mc = { .kind = model_of[c->kind], .p = c->p,
+                        .preset = c->preset, .cfg = c->cfg };
   g_autoptr(GPtrArray) one = g_ptr_array_new();
   g_ptr_array_add(one, &mc);
   gboolean ok = bench_models_prepare_weights(one, dir, error);
-  const BenchWeightsKind k = c->kind == BT_UNET ? BW_UNET : BW_OANET;
-  g_autofree char *full = mc.files[k];
-  mc.files[k] = NULL;
-  for (int i = 0; i < BW_COUNT; i++)
-    g_free(mc.files[i]);
-  if (!ok)
-    return FALSE;
-  if (c->kind == BT_UNET) {
-    c->file = g_steal_pointer(&full);
-    return TRUE;
+  for (int i = 0; i < BW_COUNT; i++) {
+    g_free(c->files[i]);
+    c->files[i] = mc.files[i];
   }
+  if (!ok || c->kind != BT_VIT)
+    return ok;
+  g_autofree char *full = c->files[BW_OANET];
   g_autofree char *stem = g_strndup(full, strlen(full) - strlen(".safetensors"));
-  c->file = g_strconcat(stem, "-image_only.safetensors", NULL);
-  if (g_file_test(c->file, G_FILE_TEST_IS_REGULAR))
+  c->files[BW_OANET] = g_strconcat(stem, "-image_only.safetensors", NULL);
+  if (g_file_test(c->files[BW_OANET], G_FILE_TEST_IS_REGULAR))
     return TRUE;
-  if (!write_image_only(full, c->file, error)) {
-    g_prefix_error(error, "cannot write the benchmark weights %s: ", c->file);
+  if (!write_image_only(full, c->files[BW_OANET], error)) {
+    g_prefix_error(error, "cannot write the benchmark weights %s: ",
+                   c->files[BW_OANET]);
     return FALSE;
   }
   return TRUE;
@@ -83,8 +85,11 @@ typedef struct {
   gboolean mixed;
 } Trainer;
 
-static void trainer_clear(Trainer *t)
+static void trainer_free(gpointer self)
 {
+  Trainer *t = self;
+  if (!t)
+    return;
   g_clear_pointer(&t->tape, agf_tape_free);
   g_clear_pointer(&t->opt, agf_optimizer_free);
   g_clear_pointer(&t->unet, agf_unet_free);
@@ -97,11 +102,12 @@ static void trainer_clear(Trainer *t)
   g_clear_pointer(&t->w, agf_weights_unref);
   g_clear_pointer(&t->timesteps, g_free);
   g_clear_pointer(&t->labels, g_free);
+  g_free(t);
 }
 
-static AgfTensor *random_tensor(AgfDevice *dev, AgfDType dt, int ndim,
-                                const int64_t *shape, GRand *rand,
-                                GError **error)
+AgfTensor *bench_train_random_tensor(AgfDevice *dev, AgfDType dt, int ndim,
+                                     const int64_t *shape, GRand *rand,
+                                     GError **error)
 {
   int64_t n = 1;
   for (int d = 0; d < ndim; d++)
@@ -112,14 +118,15 @@ static AgfTensor *random_tensor(AgfDevice *dev, AgfDType dt, int ndim,
   return agf_tensor_from_f32(dev, dt, ndim, shape, v, error);
 }
 
-static gboolean trainer_build(Trainer *t, const BenchTrainCase *c,
-                              AgfDevice *dev, AgfDType dt, GError **error)
+static gboolean trainer_init(Trainer *t, const BenchTrainCase *c,
+                             AgfDevice *dev, AgfDType dt, GError **error)
 {
   t->c = c;
   t->dev = dev;
   t->mixed = dt == AGF_F16;
   agf_loss_scaler_init(&t->scaler, 1024.0f);
-  if (!(t->w = agf_weights_open(c->file, dev, dt, error)) ||
+  const char *file = c->files[c->kind == BT_UNET ? BW_UNET : BW_OANET];
+  if (!(t->w = agf_weights_open(file, dev, dt, error)) ||
       !(t->all = agf_weights_param_set(t->w, error)))
     return FALSE;
   /* Every tensor but batch-norm buffers trains. */
@@ -133,12 +140,14 @@ static gboolean trainer_build(Trainer *t, const BenchTrainCase *c,
   agf_param_set_requires_grad(t->train, TRUE);
   g_autoptr(GRand) rand = g_rand_new_with_seed(42);
   for (int i = 0; i < c->n_in; i++)
-    if (!(t->in[i] = random_tensor(dev, dt, c->ndim[i], c->shape[i], rand, error)))
+    if (!(t->in[i] = bench_train_random_tensor(dev, dt, c->ndim[i],
+                                               c->shape[i], rand, error)))
       return FALSE;
   AgfOptimConfig oc;
   if (c->kind == BT_UNET) {
     if (!(t->unet = agf_unet_new(t->w, error)) ||
-        !(t->target = random_tensor(dev, dt, c->ndim[0], c->shape[0], rand, error)))
+        !(t->target = bench_train_random_tensor(dev, dt, c->ndim[0],
+                                                c->shape[0], rand, error)))
       return FALSE;
     t->timesteps = g_new(float, c->batch);
     for (int i = 0; i < c->batch; i++)
@@ -172,9 +181,21 @@ static AgfTensor *trainer_loss(Trainer *t, GError **error)
   return agf_loss_cross_entropy(logits, t->labels, error);
 }
 
-/* One whole step, synced. */
-static gboolean trainer_step(Trainer *t, GError **error)
+static gpointer trainer_build(const BenchTrainCase *c, AgfDevice *dev,
+                              AgfDType dt, GError **error)
 {
+  Trainer *t = g_new0(Trainer, 1);
+  if (!trainer_init(t, c, dev, dt, error)) {
+    trainer_free(t);
+    return NULL;
+  }
+  return t;
+}
+
+/* One whole step, synced. */
+static gboolean trainer_step(gpointer self, GError **error)
+{
+  Trainer *t = self;
   g_autoptr(AgfTensor) loss = trainer_loss(t, error);
   if (!loss)
     return FALSE;
@@ -193,21 +214,41 @@ static gboolean trainer_step(Trainer *t, GError **error)
   return agf_device_sync(t->dev, error);
 }
 
+const BenchTrainOps bench_train_bare_ops = {
+  trainer_build, NULL, trainer_step, trainer_free
+};
+
+static const BenchTrainOps *ops_of(BenchTrainKind k)
+{
+  switch (k) {
+  case BT_DFG:
+    return &bench_train_dfg_ops;
+  case BT_OANET:
+    return &bench_train_ssdg_ops;
+  case BT_CUE:
+    return &bench_train_cue_ops;
+  default:
+    return &bench_train_bare_ops;
+  }
+}
+
 gboolean bench_train_run_case(AgfDevice *dev, const BenchTrainCase *c,
                               AgfDType dt, BenchTrainResult *out,
                               GError **error)
 {
-  Trainer t = { 0 };
+  const BenchTrainOps *ops = ops_of(c->kind);
   gboolean ok = FALSE;
   double *times = g_new(double, c->runs);
-  /* The warm-up step builds pipelines, fills arenas and creates the
-   * optimizer state. */
-  if (!trainer_build(&t, c, dev, dt, error) || !trainer_step(&t, error))
+  /* The warm-up builds pipelines, fills arenas and creates the optimizer
+   * state. */
+  gpointer self = ops->build(c, dev, dt, error);
+  if (!self ||
+      !(ops->warm ? ops->warm(self, error) : ops->step(self, error)))
     goto done;
   agf_device_reset_peak(dev);
   for (int r = 0; r < c->runs; r++) {
     gint64 t0 = g_get_monotonic_time();
-    if (!trainer_step(&t, error))
+    if (!ops->step(self, error))
       goto done;
     times[r] = (double)(g_get_monotonic_time() - t0);
   }
@@ -227,9 +268,10 @@ gboolean bench_train_run_case(AgfDevice *dev, const BenchTrainCase *c,
   ok = TRUE;
 done:
   if (!ok)
-    g_prefix_error(error, "%s %s training step: ", c->preset,
-                   bench_train_name(c->kind));
+    g_prefix_error(error, "%s %s %s: ", c->preset, bench_train_name(c->kind),
+                   c->kind == BT_CUE ? "generation" : "training step");
   g_free(times);
-  trainer_clear(&t);
+  if (self)
+    ops->free(self);
   return ok;
 }

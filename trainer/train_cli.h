@@ -32,6 +32,10 @@ int agf_train_prepare(int argc, char **argv); /* train_prepare.c */
 int agf_train_eval(int argc, char **argv);    /* train_eval.c */
 int agf_train_score(int argc, char **argv);   /* train_score.c */
 int agf_train_cues(int argc, char **argv);    /* train_cues.c */
+int agf_train_vae(int argc, char **argv);     /* train_vae.c (traindfg) */
+int agf_train_dfg(int argc, char **argv);     /* train_dfg.c (traindfg) */
+int agf_train_oanet(int argc, char **argv);   /* train_oanet.c (ssdg) */
+int agf_train_sample(int argc, char **argv);  /* train_sample.c (sample) */
 
 /* --device and --dtype, as every command that computes takes them. */
 typedef struct {

@@ -90,6 +90,7 @@ typedef struct {
   AgfDfg *dfg;
   AgfFaceMasker *masker;
   AgfDfgParams params;
+  AgfDType dt;         /* the network's precision */
   AgfStDType store;
   AgfProgress progress;
   guint made, failed;
@@ -118,13 +119,14 @@ static char *cue_name(const char *crop)
 static char *settings_json(const Cues *c)
 {
   char t0[G_ASCII_DTOSTR_BUF_SIZE];
-  g_ascii_dtostr(t0, sizeof t0, c->params.strength);
+  g_ascii_formatd(t0, sizeof t0, "%.10g", c->params.strength);
   return g_strdup_printf("{\"format\": \"agfas-cue-1\", \"sampler\": \"%s\", "
                          "\"t0\": %s, \"steps\": %d, \"seed\": %" G_GUINT64_FORMAT
-                         ", \"eta\": 0, \"mask\": %s, \"store\": \"%s\"}\n",
+                         ", \"eta\": 0, \"mask\": %s, \"dtype\": \"%s\", "
+                         "\"store\": \"%s\"}\n",
                          c->params.sampler, t0, c->params.steps,
                          c->params.seed, c->masker ? "\"ellipse\"" : "null",
-                         agf_st_dtype_name(c->store));
+                         agf_dtype_name(c->dt), agf_st_dtype_name(c->store));
 }
 
 /* Writes DIR/settings.json, or checks an existing one says the same. */
@@ -145,16 +147,15 @@ static gboolean check_settings(const Cues *c, GError **error)
   return TRUE;
 }
 
-static gboolean add_tensor(AgfSafetensorsWriter *w, const char *name,
-                           const AgfTensor *t, gint64 b, AgfStDType store,
-                           GError **error)
+/* Item b of a downloaded [B, 3, S, S] batch x (per values each) in the
+ * stored precision. */
+static gboolean add_item(AgfSafetensorsWriter *w, const char *name,
+                         const float *x, const AgfTensor *t, guint b,
+                         AgfStDType store, GError **error)
 {
   const gint64 per = agf_tensor_numel(t) / t->shape[0];
   const int64_t shape[4] = { 1, t->shape[1], t->shape[2], t->shape[3] };
-  g_autofree float *all = g_new(float, agf_tensor_numel(t));
-  if (!agf_tensor_to_f32(t, all, error))
-    return FALSE;
-  const float *x = all + b * per;
+  x += b * per;
   if (store == AGF_ST_F32)
     return agf_safetensors_writer_add(w, name, AGF_ST_F32, 4, shape, x, error);
   g_autofree uint16_t *h = g_new(uint16_t, per);
@@ -176,16 +177,24 @@ static gboolean flush(Cues *c, GError **error)
   const guint n = c->crops->len;
   if (!n)
     return TRUE;
-  g_autoptr(AgfTensor) crops = n == 1
+  g_autoptr(AgfTensor) f32 = n == 1
     ? agf_tensor_ref(c->crops->pdata[0])
     : agf_concat((const AgfTensor *const *)c->crops->pdata, (int)n, 0, error);
+  /* The crops in the network's precision (--dtype). */
+  g_autoptr(AgfTensor) crops = f32 ? agf_tensor_cast(f32, c->dt, error)
+                                   : NULL;
   AgfAnalysis a = { 0 };
   gboolean ok = crops &&
     agf_analysis_run(c->dfg, NULL, c->masker, crops,
                      (const float (*)[AGF_FACE_N_LANDMARKS][2])c->landmarks->data,
                      &c->params, on_dfg_progress, NULL, &a, error);
+  g_autofree float *recon = ok ? g_new(float, agf_tensor_numel(a.recon))
+                               : NULL;
+  g_autofree float *cue = ok ? g_new(float, agf_tensor_numel(a.cue)) : NULL;
+  ok = ok && agf_tensor_to_f32(a.recon, recon, error) &&
+       agf_tensor_to_f32(a.cue, cue, error);
   char t0[G_ASCII_DTOSTR_BUF_SIZE];
-  g_ascii_dtostr(t0, sizeof t0, c->params.strength);
+  g_ascii_formatd(t0, sizeof t0, "%.10g", c->params.strength);
   g_autofree char *steps = g_strdup_printf("%d", c->params.steps);
   g_autofree char *seed = g_strdup_printf("%" G_GUINT64_FORMAT,
                                           c->params.seed);
@@ -198,8 +207,8 @@ static gboolean flush(Cues *c, GError **error)
     agf_safetensors_writer_set_meta(w, "seed", seed);
     agf_safetensors_writer_set_meta(w, "mask", c->masker ? "ellipse" : "none");
     agf_safetensors_writer_set_meta(w, "source", c->sources->pdata[i]);
-    ok = add_tensor(w, "recon", a.recon, i, c->store, error) &&
-         add_tensor(w, "cue", a.cue, i, c->store, error) &&
+    ok = add_item(w, "recon", recon, a.recon, i, c->store, error) &&
+         add_item(w, "cue", cue, a.cue, i, c->store, error) &&
          agf_safetensors_writer_write(w, c->files->pdata[i], error);
     c->made += ok;
   }
@@ -330,8 +339,9 @@ static int run_cues(const char *manifest, const AgfCliCommon *common,
     ok = FALSE;
   }
   ok = ok && (!common->dtype || agf_cli_parse_dtype(common->dtype, &dt,
-                                                     error)) &&
-       check_settings(&c, error) &&
+                                                     error));
+  c.dt = dt;
+  ok = ok && check_settings(&c, error) &&
        (c.dev = agf_cli_open_device(common, dt, error)) &&
        (c.dfg = agf_analysis_open_dfg(opt_models, c.dev, dt, error));
   c.crops = g_ptr_array_new_with_free_func((GDestroyNotify)agf_tensor_unref);
@@ -362,14 +372,23 @@ static int run_cues(const char *manifest, const AgfCliCommon *common,
   ok = ok && flush(&c, error);
   gboolean stopped = g_atomic_int_get(&interrupted);
   if (!ok && stopped &&
-      g_error_matches(*error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    g_clear_error(error);
+      g_error_matches(*error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+    g_clear_error(error); /* the batch in flight: redone by a rerun */
+    ok = TRUE;
+  }
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
   if (c.dev) {
     g_autofree char *d = g_strdup_printf("%u written, %u failed", c.made,
                                          c.failed);
     agf_progress_show(&c.progress, d, TRUE);
+  }
+  if (ok && !stopped && c.failed == todo->len) {
+    g_set_error(error, AGF_ERROR, AGF_ERROR_IO, "none of the %u crops of "
+                "%s could be read (see the messages above): are the crop "
+                "paths relative to the manifest's folder?", todo->len,
+                manifest);
+    ok = FALSE;
   }
   if (ok && !stopped)
     ok = agf_manifest_save(out, mpath, AGF_MANIFEST_JSONL, error);

@@ -101,6 +101,7 @@ typedef struct {
   AgfDfg *dfg;
   AgfOanet *oanet;
   AgfFaceMasker *masker; /* NULL: --no-mask */
+  AgfDType dt;           /* the networks' precision */
   AgfFaceDetectParams detect;
   AgfDfgParams dfg_params;
   AgfManifest *table;    /* every row written so far */
@@ -147,10 +148,13 @@ static gboolean flush(Score *s, GError **error)
     return TRUE;
   const guint n = s->crops->len;
   if (n) {
-    g_autoptr(AgfTensor) crops = n == 1
+    g_autoptr(AgfTensor) f32 = n == 1
       ? agf_tensor_ref(s->crops->pdata[0])
       : agf_concat((const AgfTensor *const *)s->crops->pdata, (int)n, 0,
                    error);
+    /* The crops in the networks' precision (--dtype). */
+    g_autoptr(AgfTensor) crops = f32 ? agf_tensor_cast(f32, s->dt, error)
+                                     : NULL;
     float (*lm)[AGF_FACE_N_LANDMARKS][2] = g_malloc(n * sizeof *lm);
     for (guint i = 0; i < n; i++)
       memcpy(lm[i], g_array_index(s->faces, AgfPickedFace, i).crop_landmarks,
@@ -185,6 +189,16 @@ static gboolean flush(Score *s, GError **error)
   g_array_set_size(s->at, 0);
   g_array_set_size(s->faces, 0);
   return agf_manifest_save(s->table, s->path, s->format, error);
+}
+
+/* Drops the batch's faces and their rows, keeping its other rows. */
+static void drop_faces(Score *s)
+{
+  for (guint i = s->at->len; i-- > 0;)
+    g_ptr_array_remove_index(s->rows, g_array_index(s->at, guint, i));
+  g_ptr_array_set_size(s->crops, 0);
+  g_array_set_size(s->at, 0);
+  g_array_set_size(s->faces, 0);
 }
 
 static void add_row(Score *s, AgfManifestRecord *r)
@@ -310,6 +324,7 @@ static gboolean open_models(Score *s, const AgfCliCommon *common,
   AgfDType dt = AGF_F32;
   if (common->dtype && !agf_cli_parse_dtype(common->dtype, &dt, error))
     return FALSE;
+  s->dt = dt;
   s->dev = agf_cli_open_device(common, dt, error);
   if (!s->dev)
     return FALSE;
@@ -356,29 +371,6 @@ static void score_clear(Score *s)
   g_clear_pointer(&s->dev, agf_device_free);
 }
 
-/* The table to continue (--resume) or a new one; refuses to replace an
- * existing file without --resume. */
-static AgfManifest *open_table(const char *path, GError **error)
-{
-  gboolean exists = g_file_test(path, G_FILE_TEST_EXISTS);
-  if (exists && !opt_resume) {
-    g_set_error(error, AGF_ERROR, AGF_ERROR_INVALID_ARGUMENT,
-                "%s exists: pass --resume to continue it, or remove it",
-                path);
-    return NULL;
-  }
-  if (exists)
-    return agf_manifest_load(path, error);
-  g_autofree char *dir = g_path_get_dirname(path);
-  if (g_mkdir_with_parents(dir, 0755) != 0) {
-    int e = errno;
-    g_set_error(error, AGF_ERROR, AGF_ERROR_IO, "cannot create %s: %s", dir,
-                g_strerror(e));
-    return NULL;
-  }
-  return agf_manifest_new(dir);
-}
-
 static int run_score(char **paths, AgfCliCommon *common, GError **error)
 {
   g_autofree char *cwd = g_get_current_dir();
@@ -409,7 +401,7 @@ static int run_score(char **paths, AgfCliCommon *common, GError **error)
   }
   if (dups)
     g_printerr("agfas-train score: %u repeated paths skipped\n", dups);
-  s.table = open_table(csv, error);
+  s.table = agf_score_open_table(csv, opt_resume, error);
   if (!s.table || !open_models(&s, common, error)) {
     score_clear(&s);
     return AGF_EXIT_FAILURE;
@@ -442,6 +434,9 @@ static int run_score(char **paths, AgfCliCommon *common, GError **error)
       ok = item_in(&s, it, error);
     /* Done before: a still's row, or every sampled frame of a video. */
     s.progress.skipped += ok && s.added == added;
+    /* Rows without a face are saved too, not only with the next batch. */
+    if (ok && s.rows->len >= 4 * (guint)opt_batch)
+      ok = flush(&s, error);
     if (!ok && g_atomic_int_get(&interrupted) &&
         g_error_matches(*error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
       g_clear_error(error); /* Ctrl-C in a batch: drop it, write the rest */
@@ -450,13 +445,20 @@ static int run_score(char **paths, AgfCliCommon *common, GError **error)
     s.progress.done++;
     show(&s, FALSE);
   }
-  /* What is finished is written even when interrupted; a failed batch is
-   * dropped (redone by --resume). */
+  /* What is finished is written even when interrupted: the faces waiting
+   * for a batch are dropped then (redone by --resume), their rows too. */
+  if (g_atomic_int_get(&interrupted))
+    drop_faces(&s);
   ok = ok && flush(&s, error);
+  gboolean stopped = g_atomic_int_get(&interrupted);
+  if (!ok && stopped &&
+      g_error_matches(*error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+    g_clear_error(error); /* the last batch, cancelled: dropped */
+    ok = TRUE;
+  }
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
   show(&s, TRUE);
-  gboolean stopped = g_atomic_int_get(&interrupted);
   if (ok && !stopped) {
     g_autoptr(GHashTable) order = g_hash_table_new(g_str_hash, g_str_equal);
     for (guint i = 0; i < items->len; i++) {
@@ -468,8 +470,8 @@ static int run_score(char **paths, AgfCliCommon *common, GError **error)
   }
   if (ok && stopped)
     g_set_error(error, AGF_ERROR, AGF_ERROR_IO,
-                "interrupted; rerun with --resume to continue (finished "
-                "rows are in %s)", csv);
+                "interrupted after %u new rows; rerun with --resume to "
+                "continue %s", agf_manifest_len(s.table) - n_before, csv);
   if (ok && !stopped)
     g_print("score: %u files (%u already done), %u frames, %u faces scored, "
             "%u without a face, %u failed; %s holds %u rows (%u new)\n",

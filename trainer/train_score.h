@@ -28,6 +28,11 @@ AgfManifestRecord *agf_score_row_new(const AgfManifestRecord *meta,
 void agf_score_row_set(AgfManifestRecord *r, const AgfFace *face,
                        double score, double threshold);
 
+/* The table at path to continue (resume) or a new, empty one (its folder
+ * created); an existing file without resume is an error saying so. */
+AgfManifest *agf_score_open_table(const char *path, gboolean resume,
+                                  GError **error);
+
 /* "path\nframe": the key a row is resumed by. */
 char *agf_score_key(const char *path, gint64 frame);
 /* The keys of every row of m. */

@@ -1,7 +1,9 @@
 /* The rows of agfas-train score's table (train_score.h). */
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 #include "train_score.h"
+#include "nn/error.h"
 
 /* Set on every row in this order, so the columns come out in it too
  * (the manifest writer lists unknown columns by first appearance). */
@@ -89,4 +91,28 @@ void agf_score_sort(AgfManifest *m, GHashTable *order)
 {
   SortCtx c = { order, m };
   agf_manifest_sort(m, cmp_rows, &c);
+}
+
+/* The table to continue (--resume) or a new one; refuses to replace an
+ * existing file without --resume. */
+AgfManifest *agf_score_open_table(const char *path, gboolean resume,
+                                  GError **error)
+{
+  gboolean exists = g_file_test(path, G_FILE_TEST_EXISTS);
+  if (exists && !resume) {
+    g_set_error(error, AGF_ERROR, AGF_ERROR_INVALID_ARGUMENT,
+                "%s exists: pass --resume to continue it, or remove it",
+                path);
+    return NULL;
+  }
+  if (exists)
+    return agf_manifest_load(path, error);
+  g_autofree char *dir = g_path_get_dirname(path);
+  if (g_mkdir_with_parents(dir, 0755) != 0) {
+    int e = errno;
+    g_set_error(error, AGF_ERROR, AGF_ERROR_IO, "cannot create %s: %s", dir,
+                g_strerror(e));
+    return NULL;
+  }
+  return agf_manifest_new(dir);
 }

@@ -32,6 +32,7 @@
  * the file and the field. */
 #pragma once
 #include <glib.h>
+#include "io/manifest.h"
 
 G_BEGIN_DECLS
 
@@ -73,6 +74,21 @@ const AgfProtocolDataset *agf_protocol_dataset(const AgfProtocol *p,
  * the dataset so the user knows what to set. */
 char *agf_protocol_manifest(const AgfProtocol *p, const char *key,
                             GHashTable *vars, GError **error);
+
+typedef enum {
+  AGF_PROTOCOL_TRAIN, /* the sources' train_split records */
+  AGF_PROTOCOL_VAL,   /* the sources' val_split records */
+  AGF_PROTOCOL_TEST,  /* the target's test_split records */
+} AgfProtocolRole;
+
+/* The records of a role from the datasets' manifests (resolved as
+ * agf_protocol_manifest does), in dataset order, as one manifest with
+ * absolute path and crop; a record with no domain gets its dataset's.
+ * Fails when a manifest cannot be read or a dataset has no record of the
+ * split (the message names the dataset, the split and the splits its
+ * manifest has). */
+AgfManifest *agf_protocol_records(const AgfProtocol *p, AgfProtocolRole role,
+                                  GHashTable *vars, GError **error);
 
 /* The protocol files shipped in the source tree / installed, sorted by
  * name (absolute paths; g_strfreev). */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 #include "io/safetensors.h"
+#include "nn/autograd.h"
 #include "nn/op.h"
 
 #define META_FORMAT "train.format"
@@ -128,12 +129,15 @@ check_set(const AgfSafetensors *st, const char *prefix, const AgfParamSet *ps,
   return TRUE;
 }
 
-/* Overwrites each tensor of ps with the file's (same dtype: bit-exact). */
+/* Overwrites each tensor of ps with the file's (same dtype: bit-exact).
+ * Outside the tape: loading is not part of any step's graph, and the tape
+ * refuses in-place writes into parameters while it records. */
 static gboolean
 load_set(const AgfSafetensors *st, const char *prefix, const AgfParamSet *ps,
          GError **error)
 {
-  for (int i = 0; i < agf_param_set_size(ps); i++) {
+  gboolean ok = TRUE;
+  for (int i = 0; ok && i < agf_param_set_size(ps); i++) {
     AgfTensor *t = agf_param_set_tensor(ps, i);
     g_autofree char *name = g_strconcat(prefix, agf_param_set_name(ps, i),
                                         NULL);
@@ -141,10 +145,11 @@ load_set(const AgfSafetensors *st, const char *prefix, const AgfParamSet *ps,
                                                     t->dtype, t->ndim,
                                                     t->shape, error);
     AgfOp op = { .kind = AGF_OP_COPY, .in = { src }, .n_in = 1, .out = t };
-    if (!src || !agf_op_run(&op, error))
-      return FALSE;
+    agf_no_grad_begin(t->dev);
+    ok = src && agf_op_run(&op, error);
+    agf_no_grad_end(t->dev);
   }
-  return TRUE;
+  return ok;
 }
 
 static gboolean

@@ -12,7 +12,8 @@ struct AgfOanet {
   AgfWeights *w;
   AgfOanetConfig cfg;
   AgfResnet18 *cue_encoder;     /* oanet only */
-  AgfTensor *classifier_weight; /* g v / ||v||, [n_classes, feature_dim] */
+  gboolean plain;               /* classifier.weight, not weight_g / _v */
+  const AgfTensor *classifier_weight; /* plain only */
   const AgfTensor *classifier_bias;
 };
 
@@ -305,40 +306,51 @@ static gboolean infer_config(AgfWeights *w, AgfOanetConfig *cfg,
   return TRUE;
 }
 
-/* w = g v / ||v|| per row (torch weight_norm, dim 0), or the plain weight. */
-static AgfTensor *classifier_weight(AgfWeights *w, const AgfOanetConfig *cfg,
-                                    gboolean plain, GError **error)
+/* A weight-normalized classifier needs every row of v to have a norm
+ * (torch would divide by zero); checked once, on the host, at load. */
+static gboolean check_weight_v(AgfWeights *w, const AgfOanetConfig *cfg,
+                               GError **error)
 {
-  const AgfSafetensors *st = agf_weights_file(w);
   int k = cfg->n_classes, f = cfg->feature_dim;
-  int64_t shape[2] = { k, f };
   g_autofree float *v = agf_safetensors_read_f32(
-    st, plain ? "classifier.weight" : "classifier.weight_v", 2, shape, error);
+    agf_weights_file(w), "classifier.weight_v", 2, (int64_t[]){ k, f }, error);
   if (!v)
-    return NULL;
-  if (!plain) {
-    g_autofree float *g = agf_safetensors_read_f32(
-      st, "classifier.weight_g", 2, (int64_t[]){ k, 1 }, error);
-    if (!g)
-      return NULL;
-    for (int r = 0; r < k; r++) {
-      double ss = 0.0;
-      for (int j = 0; j < f; j++)
-        ss += (double)v[r * f + j] * v[r * f + j];
-      if (ss == 0.0) {
-        g_set_error(error, AGF_ERROR, AGF_ERROR_FORMAT,
-                    "tensor classifier.weight_v in %s has an all-zero row "
-                    "%d: weight normalization is undefined",
-                    agf_weights_path(w), r);
-        return NULL;
-      }
-      double scale = g[r] / sqrt(ss);
-      for (int j = 0; j < f; j++)
-        v[r * f + j] = (float)(v[r * f + j] * scale);
+    return FALSE;
+  for (int r = 0; r < k; r++) {
+    double ss = 0.0;
+    for (int j = 0; j < f; j++)
+      ss += (double)v[r * f + j] * v[r * f + j];
+    if (ss == 0.0) {
+      g_set_error(error, AGF_ERROR, AGF_ERROR_FORMAT,
+                  "tensor classifier.weight_v in %s has an all-zero row %d: "
+                  "weight normalization is undefined", agf_weights_path(w), r);
+      return FALSE;
     }
   }
-  return agf_tensor_from_f32(agf_weights_device(w), agf_weights_dtype(w), 2,
-                             shape, v, error);
+  return TRUE;
+}
+
+/* The classifier weight: the plain one, or torch's weight_norm (dim 0)
+ * w = v * g / ||v|| per row, computed with ops at every forward so that
+ * training updates g and v as PyTorch does. */
+static AgfTensor *classifier_weight(AgfOanet *net, GError **error)
+{
+  if (net->plain)
+    return agf_tensor_ref((AgfTensor *)net->classifier_weight);
+  const AgfTensor *g = agf_weights_get(net->w, "classifier.weight_g", 0, NULL,
+                                       error);
+  const AgfTensor *v = g ? agf_weights_get(net->w, "classifier.weight_v", 0,
+                                           NULL, error) : NULL;
+  if (!v)
+    return NULL;
+  g_autoptr(AgfTensor) vv = agf_mul(v, v, error);
+  g_autoptr(AgfTensor) ss = vv ? agf_reduce(vv, AGF_REDUCE_SUM, 2,
+                                            (int64_t[]){ v->shape[0], 1 },
+                                            error) : NULL;
+  g_autoptr(AgfTensor) norm = ss ? agf_unary(ss, AGF_UNARY_SQRT, 0, 0, error)
+                                 : NULL;
+  g_autoptr(AgfTensor) scale = norm ? agf_div(g, norm, error) : NULL;
+  return scale ? agf_mul(v, scale, error) : NULL;
 }
 
 AgfOanet *agf_oanet_new(AgfWeights *w, GError **error)
@@ -365,13 +377,15 @@ AgfOanet *agf_oanet_new(AgfWeights *w, GError **error)
       return NULL;
     }
   }
-  AgfTensor *cw = classifier_weight(w, &cfg, plain, error);
-  if (!cw)
+  const AgfTensor *cw = plain ? agf_weights_get(w, "classifier.weight", 0,
+                                                NULL, error) : NULL;
+  if (plain ? !cw : !check_weight_v(w, &cfg, error))
     return NULL;
   AgfOanet *net = g_new0(AgfOanet, 1);
   net->w = agf_weights_ref(w);
   net->cfg = cfg;
   net->cue_encoder = g_steal_pointer(&cue);
+  net->plain = plain;
   net->classifier_weight = cw;
   if (cfg.classifier_bias &&
       !(net->classifier_bias = agf_weights_get(w, "classifier.bias", 0, NULL,
@@ -387,7 +401,6 @@ void agf_oanet_free(AgfOanet *net)
   if (!net)
     return;
   agf_resnet18_free(net->cue_encoder);
-  agf_tensor_unref(net->classifier_weight);
   agf_weights_unref(net->w);
   g_free(net);
 }
@@ -628,9 +641,9 @@ gboolean agf_oanet_forward(AgfOanet *net, const AgfTensor *image,
   g_autoptr(AgfTensor) fn = net->cfg.feature_norm == AGF_OANET_NORM_SSDG
                               ? ssdg_norm(f, error)
                               : agf_l2_normalize(f, 1e-12f, error);
-  g_autoptr(AgfTensor) out = fn ? agf_linear(fn, net->classifier_weight,
-                                             net->classifier_bias, error)
-                                : NULL;
+  g_autoptr(AgfTensor) cw = fn ? classifier_weight(net, error) : NULL;
+  g_autoptr(AgfTensor) out = cw ? agf_linear(fn, cw, net->classifier_bias,
+                                             error) : NULL;
   if (!out)
     return FALSE;
   *logits = g_steal_pointer(&out);

@@ -430,9 +430,9 @@ static gboolean add(AgfSafetensorsWriter *w, const AgfParamDecl *d, const float 
                                     error);
 }
 
-gboolean agf_preset_write_random(AgfPreset p, AgfNetKind k, guint64 seed,
-                                 AgfStDType dt, const char *path,
-                                 GError **error)
+static gboolean write_random(const AgfPresetConfigs *cfgs, AgfPreset p,
+                             AgfNetKind k, guint64 seed, AgfStDType dt,
+                             const char *path, GError **error)
 {
   if (dt != AGF_ST_F32 && dt != AGF_ST_F16) {
     g_set_error(error, AGF_ERROR, AGF_ERROR_INVALID_ARGUMENT,
@@ -440,8 +440,7 @@ gboolean agf_preset_write_random(AgfPreset p, AgfNetKind k, guint64 seed,
                 agf_st_dtype_name(dt));
     return FALSE;
   }
-  AgfPresetConfigs c;
-  agf_preset_configs(p, &c);
+  const AgfPresetConfigs c = *cfgs;
   g_autoptr(GArray) all = declarations(&c, k, error);
   if (!all)
     return FALSE;
@@ -485,4 +484,33 @@ gboolean agf_preset_write_random(AgfPreset p, AgfNetKind k, guint64 seed,
     break;
   }
   return agf_safetensors_writer_write(w, path, error);
+}
+
+gboolean agf_preset_write_random(AgfPreset p, AgfNetKind k, guint64 seed,
+                                 AgfStDType dt, const char *path,
+                                 GError **error)
+{
+  AgfPresetConfigs c;
+  agf_preset_configs(p, &c);
+  return write_random(&c, p, k, seed, dt, path, error);
+}
+
+gboolean agf_preset_write_random_oanet(AgfPreset p, const AgfOanetConfig *cfg,
+                                       guint64 seed, AgfStDType dt,
+                                       const char *path, GError **error)
+{
+  AgfPresetConfigs c;
+  agf_preset_configs(p, &c);
+  c.oanet = *cfg;
+  return write_random(&c, p, AGF_NET_OANET, seed, dt, path, error);
+}
+
+gboolean agf_preset_write_random_unet(AgfPreset p, const AgfUnetConfig *cfg,
+                                      guint64 seed, AgfStDType dt,
+                                      const char *path, GError **error)
+{
+  AgfPresetConfigs c;
+  agf_preset_configs(p, &c);
+  c.unet = *cfg;
+  return write_random(&c, p, AGF_NET_UNET, seed, dt, path, error);
 }

@@ -79,5 +79,16 @@ gboolean agf_preset_list_tensors(AgfPreset p, AgfNetKind k,
 gboolean agf_preset_write_random(AgfPreset p, AgfNetKind k, guint64 seed,
                                  AgfStDType dt, const char *path,
                                  GError **error);
+/* The same for an OA-Net of any configuration cfg (e.g. preset p's with
+ * another variant: agfas-train oanet's ablations), with p's name in the
+ * metadata. */
+gboolean agf_preset_write_random_oanet(AgfPreset p, const AgfOanetConfig *cfg,
+                                       guint64 seed, AgfStDType dt,
+                                       const char *path, GError **error);
+/* The same for a U-Net of any configuration cfg (e.g. preset p's with a
+ * context wide enough for the identity network: agfas-train dfg). */
+gboolean agf_preset_write_random_unet(AgfPreset p, const AgfUnetConfig *cfg,
+                                      guint64 seed, AgfStDType dt,
+                                      const char *path, GError **error);
 
 G_END_DECLS

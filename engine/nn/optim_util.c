@@ -2,6 +2,7 @@
  * existing dense state tensor (same-shape elementwise ops read and write
  * each element once, so in == out is safe on every backend). */
 #include "nn/optim_internal.h"
+#include "nn/autograd.h"
 
 gboolean
 agf_optim_unary_into(AgfTensor *out, const AgfTensor *x, AgfUnaryFn fn,
@@ -33,7 +34,10 @@ gboolean
 agf_optim_copy_into(AgfTensor *out, const AgfTensor *x, GError **error)
 {
   AgfOp op = { .kind = AGF_OP_COPY, .in = { x }, .n_in = 1, .out = out };
-  return agf_op_run(&op, error);
+  agf_no_grad_begin(out->dev); /* state writes are never part of a graph */
+  gboolean ok = agf_op_run(&op, error);
+  agf_no_grad_end(out->dev);
+  return ok;
 }
 
 AgfTensor *

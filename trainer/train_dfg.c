@@ -1,0 +1,399 @@
+/* agfas-train dfg: trains the DFG's U-Net (method.md step 2) on aligned
+ * live faces: epsilon-prediction MSE on the autoencoder's latents, the
+ * identity context from a frozen face-recognition network, AdamW, EMA. */
+#include <math.h>
+#include <string.h>
+#include "train_cli.h"
+#include "train_data.h"
+#include "train_loop.h"
+#include "train_loop_model.h"
+#include "models/mobilefacenet.h"
+#include "nn/loss.h"
+#include "nn/ops.h"
+#include "pipeline/dfg.h"
+#include "pipeline/face_identity.h"
+#include "pipeline/face_models.h"
+#include "pipeline/rng.h"
+
+/* rng.h streams, step in the low bits */
+#define STREAM_ENC G_GUINT64_CONSTANT(0x6466670000000000)
+#define STREAM_EPS G_GUINT64_CONSTANT(0x6466650000000000)
+#define STREAM_T G_GUINT64_CONSTANT(0x6466740000000000)
+
+static const char description[] =
+  "MANIFEST: the manifest of 'agfas-train prepare' (aligned face crops);\n"
+  "only LIVE rows are used (every row when the manifest has no labels).\n\n"
+  "Per step, for a batch x of faces in [-1, 1]:\n"
+  "  z0  = sample(E(x)) * scaling_factor             (frozen autoencoder)\n"
+  "  ctx = identity tokens of x, zero-padded to the U-Net's context width\n"
+  "  t   ~ uniform{0 .. T-1} per face,  n ~ N(0, I)\n"
+  "  zt  = sqrt(abar_t) z0 + sqrt(1 - abar_t) n    (the U-Net's schedule)\n"
+  "  loss = mse(unet(zt, t, ctx), n)\n"
+  "AdamW (the paper: --lr 1e-5, weight decay 0.01, betas 0.9/0.999, batch\n"
+  "32; a small preset trained from scratch takes a larger --lr such as\n"
+  "1e-4). The autoencoder and the identity network are frozen.\n\n"
+  "--identity: an ArcFace iresnet file, or 'mobilefacenet' for the\n"
+  "pretrained face network of resources/models/face (its 7x7x512 map), or\n"
+  "a MobileFaceNet file. A fresh U-Net (no --init) gets random weights of\n"
+  "--preset with SD-1.5's noise schedule, its context widened to the\n"
+  "identity tokens' width when they are wider (MobileFaceNet: 512).\n\n"
+  "Writes DIR/unet.safetensors at the end: the EMA weights (--ema-decay 0:\n"
+  "the weights) with the configuration and agfas.schedule.* metadata the\n"
+  "app's DFG reads. Ctrl-C saves the checkpoint and exits 130; continue\n"
+  "with --resume DIR.";
+
+typedef struct {
+  AgfTrainOptions o;
+  char *preset, *init, *vae, *identity, *schedule;
+  int size;
+  gint64 warmup;
+  double weight_decay, ema_decay, clip;
+} DfgArgs;
+
+static char *config_json(const DfgArgs *a, const char *manifest,
+                         guint n_faces, const char *identity_name)
+{
+  JsonBuilder *b = agf_train_config_begin("dfg", &a->o);
+  agf_train_config_str(b, "manifest", manifest);
+  agf_train_config_int(b, "faces", n_faces);
+  agf_train_config_str(b, "preset", a->preset);
+  agf_train_config_str(b, "init", a->init);
+  agf_train_config_str(b, "vae", a->vae);
+  agf_train_config_str(b, "identity", a->identity);
+  agf_train_config_str(b, "identity_network", identity_name);
+  agf_train_config_int(b, "size", a->size);
+  agf_train_config_str(b, "lr_schedule", a->schedule);
+  agf_train_config_int(b, "warmup", a->warmup);
+  agf_train_config_double(b, "weight_decay", a->weight_decay);
+  agf_train_config_double(b, "ema_decay", a->ema_decay);
+  agf_train_config_double(b, "clip", a->clip);
+  return agf_train_config_end(b);
+}
+
+/* The width of the tokens net gives for a zero face of side s. */
+static int probe_width(gpointer net, gboolean iresnet, AgfDevice *dev,
+                       AgfDType dt, int s, GError **error)
+{
+  const int64_t shape[4] = { 1, 3, s, s };
+  g_autoptr(AgfTensor) x = agf_tensor_new(dev, dt, 4, shape, error);
+  g_autoptr(AgfTensor) tokens = NULL;
+  if (!x || !agf_tensor_fill(x, 0.0f, error))
+    return -1;
+  agf_no_grad_begin(dev);
+  gboolean ok = iresnet
+    ? agf_iresnet_forward(net, x, &tokens, NULL, error)
+    : agf_mobilefacenet_forward(net, x, &tokens, NULL, error);
+  agf_no_grad_end(dev);
+  return ok ? (int)tokens->shape[2] : -1;
+}
+
+/* An iresnet file, else a MobileFaceNet file; "mobilefacenet": the
+ * pretrained one of the face front-end. *width: its tokens' width. */
+static AgfDfgIdentity *open_identity(const char *spec, AgfDevice *dev,
+                                     AgfDType dt, int *width, GError **error)
+{
+  g_autofree char *path = !strcmp(spec, "mobilefacenet")
+                            ? agf_face_model_path("mobilefacenet", error)
+                            : g_strdup(spec);
+  if (!path)
+    return NULL;
+  g_autoptr(AgfWeights) w = agf_weights_open(path, dev, dt, error);
+  if (!w)
+    return NULL;
+  g_autoptr(GError) as_iresnet = NULL;
+  AgfIresnet *ir = agf_iresnet_new(w, &as_iresnet);
+  if (ir) {
+    AgfDfgIdentity *id = agf_dfg_identity_iresnet(ir);
+    *width = probe_width(ir, TRUE, dev, dt, agf_dfg_identity_input_size(id),
+                         error);
+    if (*width < 0)
+      g_clear_pointer(&id, agf_dfg_identity_free);
+    return id;
+  }
+  g_autoptr(GError) as_mfn = NULL;
+  AgfMobilefacenet *mfn = agf_mobilefacenet_new(w, &as_mfn);
+  if (mfn) {
+    AgfDfgIdentity *id = agf_face_identity_dfg(mfn);
+    *width = probe_width(mfn, FALSE, dev, dt, agf_dfg_identity_input_size(id),
+                         error);
+    if (*width < 0)
+      g_clear_pointer(&id, agf_dfg_identity_free);
+    return id;
+  }
+  g_set_error(error, AGF_ERROR, AGF_ERROR_FORMAT,
+              "--identity %s is neither an iresnet (%s) nor a MobileFaceNet "
+              "(%s) file: pass one of those or 'mobilefacenet'", path,
+              as_iresnet->message, as_mfn->message);
+  return NULL;
+}
+
+/* The U-Net to train: --init's, else DIR/init-unet.safetensors, random
+ * weights of the preset with its context widened to the identity's token
+ * width when that is larger (MobileFaceNet's 512 on the small preset). */
+static AgfWeights *open_unet(const DfgArgs *a, AgfPreset preset, int width,
+                             const char *dir, AgfDevice *dev, AgfDType dt,
+                             GError **error)
+{
+  if (a->init)
+    return agf_weights_open(a->init, dev, dt, error);
+  g_autofree char *path = g_build_filename(dir, "init-unet.safetensors",
+                                           NULL);
+  if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+    AgfPresetConfigs c;
+    agf_preset_configs(preset, &c);
+    if (width > c.unet.cross_attention_dim) {
+      g_printerr("agfas-train dfg: the %s U-Net's context widened from %d "
+                 "to %d for the identity tokens\n", agf_preset_name(preset),
+                 c.unet.cross_attention_dim, width);
+      c.unet.cross_attention_dim = width;
+    }
+    if (!agf_preset_write_random_unet(preset, &c.unet, (guint64)a->o.seed,
+                                      AGF_ST_F32, path, error)) {
+      g_prefix_error(error, "random %s U-Net: ", agf_preset_name(preset));
+      return NULL;
+    }
+  }
+  return agf_weights_open(path, dev, dt, error);
+}
+
+/* zt = sqrt(abar_t) z0 + sqrt(1 - abar_t) n, per item, on the host (the
+ * latents carry no gradient); *target = n. */
+static AgfTensor *noisy_latents(AgfDfg *dfg, const AgfTensor *z0,
+                                guint64 seed, gint64 step, float *tb,
+                                AgfTensor **target, GError **error)
+{
+  const AgfNoiseSchedule *s = agf_dfg_noise_schedule(dfg);
+  const int64_t b = z0->shape[0];
+  const gsize per = (gsize)(agf_tensor_numel(z0) / b);
+  g_autofree float *z = g_new(float, per * (gsize)b);
+  g_autofree float *n = g_new(float, per * (gsize)b);
+  if (!agf_tensor_to_f32(z0, z, error))
+    return NULL;
+  agf_rng_normal(seed, STREAM_EPS + (guint64)step, 0, n, per * (gsize)b);
+  for (int64_t i = 0; i < b; i++) {
+    int t = (int)(agf_rng_uniform(seed, STREAM_T + (guint64)step,
+                                  (guint64)i) * s->T);
+    t = MIN(t, s->T - 1);
+    tb[i] = (float)t;
+    const double ab = agf_noise_schedule_alpha_cumprod(s, t);
+    const float ca = (float)sqrt(ab), cb = (float)sqrt(1.0 - ab);
+    for (gsize j = 0; j < per; j++) {
+      const gsize k = (gsize)i * per + j;
+      z[k] = ca * z[k] + cb * n[k];
+    }
+  }
+  AgfDevice *dev = agf_dfg_device(dfg);
+  *target = agf_tensor_from_f32(dev, z0->dtype, z0->ndim, z0->shape, n,
+                                error);
+  if (!*target)
+    return NULL;
+  return agf_tensor_from_f32(dev, z0->dtype, z0->ndim, z0->shape, z, error);
+}
+
+/* The frozen part: z0 = sample(E(x)) * sf and the identity context. */
+static gboolean frozen_inputs(AgfDfg *dfg, const AgfTensor *x, guint64 seed,
+                              gint64 step, AgfTensor **z0, AgfTensor **ctx,
+                              GError **error)
+{
+  AgfAutoencoderKL *vae = agf_dfg_autoencoder(dfg);
+  g_autoptr(AgfTensor) mean = NULL, logvar = NULL;
+  if (!agf_autoencoder_kl_encode(vae, x, &mean, &logvar, error))
+    return FALSE;
+  g_autoptr(AgfTensor) n = agf_train_noise(agf_dfg_device(dfg), mean->dtype,
+                                           seed, STREAM_ENC + (guint64)step,
+                                           mean->ndim, mean->shape, error);
+  g_autoptr(AgfTensor) z = n ? agf_autoencoder_kl_sample(mean, logvar, n,
+                                                         error) : NULL;
+  if (!z || !(*z0 = agf_scale(z, agf_autoencoder_kl_config(vae)->scaling_factor,
+                              0.0f, error)))
+    return FALSE;
+  return (*ctx = agf_dfg_context(dfg, x, error)) != NULL;
+}
+
+/* The exported U-Net's metadata: its file's, plus every schedule key. */
+static GHashTable *unet_meta(AgfWeights *w, AgfDfg *dfg)
+{
+  GHashTable *meta = agf_train_weights_meta(w);
+  g_autoptr(GHashTable) sched =
+    agf_schedule_config_to_metadata(&agf_dfg_noise_schedule(dfg)->config);
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init(&it, sched);
+  while (g_hash_table_iter_next(&it, &k, &v))
+    g_hash_table_insert(meta, g_strdup(k), g_strdup(v));
+  return meta;
+}
+
+static int train(DfgArgs *a, const char *manifest, GError **error)
+{
+  AgfDType dt, export_dt;
+  AgfPreset preset;
+  if (!agf_train_options_dtypes(&a->o, &dt, &export_dt, error) ||
+      !agf_train_lr_check(a->schedule, error) ||
+      !agf_preset_from_name(a->preset, &preset, error))
+    return -1;
+  if (a->size < 8 || a->size % 8) {
+    g_set_error(error, AGF_ERROR, AGF_ERROR_INVALID_ARGUMENT,
+                "--size %d must be a positive multiple of 8", a->size);
+    return -1;
+  }
+  g_autoptr(AgfTrainData) data =
+    agf_train_data_open(manifest, AGF_TRAIN_ROWS_LIVE, error);
+  g_autoptr(AgfDevice) dev =
+    data ? agf_cli_open_device(&a->o.common, dt, error) : NULL;
+  if (!dev)
+    return -1;
+  int width = 0;
+  AgfDfgIdentity *id = open_identity(a->identity, dev, dt, &width, error);
+  if (!id)
+    return -1;
+  g_autofree char *id_name = g_strdup(agf_dfg_identity_name(id));
+  g_autoptr(AgfWeights) vw = agf_weights_open(a->vae, dev, dt, error);
+  if (!vw) {
+    agf_dfg_identity_free(id);
+    g_prefix_error(error, "--vae: ");
+    return -1;
+  }
+  g_autofree char *cfg = config_json(a, manifest, agf_train_data_len(data),
+                                     id_name);
+  g_autoptr(AgfTrainRun) run = agf_train_run_new(&a->o, "dfg", cfg, error);
+  g_autoptr(AgfWeights) uw =
+    run ? open_unet(a, preset, width, agf_train_run_dir(run), dev, dt, error)
+        : NULL;
+  if (!uw) {
+    agf_dfg_identity_free(id);
+    return -1;
+  }
+  g_autoptr(AgfDfg) dfg = agf_dfg_new(vw, uw, id, error);
+  g_autoptr(AgfParamSet) all = dfg ? agf_weights_param_set(uw, error) : NULL;
+  if (!all)
+    return -1;
+  g_autoptr(GHashTable) meta = unet_meta(uw, dfg);
+  AgfOptimConfig oc = { .kind = AGF_OPTIM_ADAMW, .beta1 = 0.9f,
+                        .beta2 = 0.999f,
+                        .weight_decay = (float)a->weight_decay };
+  g_autofree float *tb = g_new(float, a->o.batch);
+  AgfTrainUpdate u;
+  int rc = -1;
+  if (!agf_train_update_init(&u, dev, all, &oc, (float)a->ema_decay,
+                             (float)a->clip, error))
+    goto out;
+  AgfTrainState st = { .model = all, .opt = u.opt, .ema = u.ema,
+                       .scaler = u.scaling ? &u.scaler : NULL,
+                       .meta = meta, .export_name = "unet.safetensors" };
+  agf_train_run_set_state(run, &st);
+  if (!agf_train_run_resume(run, error))
+    goto out;
+  g_printerr("agfas-train dfg: %u live faces, U-Net of %.2fM parameters, "
+             "identity %s, on %s\n", agf_train_data_len(data),
+             agf_param_set_numel(u.trained) / 1e6, id_name,
+             agf_device_info(dev)->name);
+  while (agf_train_run_next(run)) {
+    const gint64 step = agf_train_run_step(run);
+    const guint64 seed = agf_train_run_seed(run);
+    g_autoptr(AgfTensor) x = agf_train_data_batch(
+      data, seed, step, a->o.batch, a->size, dev, dt, error);
+    g_autoptr(AgfTensor) z0 = NULL, ctx = NULL, target = NULL;
+    agf_no_grad_begin(dev);
+    gboolean ok = x && agf_train_update_begin(&u, error) &&
+                  frozen_inputs(dfg, x, seed, step, &z0, &ctx, error);
+    agf_no_grad_end(dev);
+    if (!ok)
+      goto out;
+    g_autoptr(AgfTensor) zt = noisy_latents(dfg, z0, seed, step, tb, &target,
+                                            error);
+    g_autoptr(AgfTensor) eps = zt ? agf_unet_forward(agf_dfg_unet(dfg), zt,
+                                                     tb, ctx, error) : NULL;
+    g_autoptr(AgfTensor) loss = eps ? agf_loss_mse(eps, target, error) : NULL;
+    float v = 0;
+    if (!loss || !agf_tensor_to_f32(loss, &v, error))
+      goto out;
+    const float lr = agf_train_lr(a->schedule, step, a->o.steps, a->warmup,
+                                  (float)a->o.lr);
+    if (!agf_train_update_step(&u, loss, lr, error))
+      goto out;
+    const AgfTrainTerm terms[] = { { "loss", v } };
+    if (!agf_train_run_step_done(run, terms, 1, lr, a->o.batch, error))
+      goto out;
+  }
+  rc = agf_train_run_finish(run);
+out:
+  agf_train_update_clear(&u);
+  return rc;
+}
+
+int agf_train_dfg(int argc, char **argv)
+{
+  const AgfTrainCommand *cmd = agf_train_command(argv[0]);
+  DfgArgs a = { .size = 256, .weight_decay = 0.01, .ema_decay = 0.999,
+                .clip = 1.0 };
+  agf_train_options_init(&a.o, 10000, 32, 1e-5);
+  const GOptionEntry entries[] = {
+    { "vae", 0, 0, G_OPTION_ARG_FILENAME, &a.vae,
+      "The (frozen) autoencoder file (required)", "FILE" },
+    { "identity", 0, 0, G_OPTION_ARG_FILENAME, &a.identity,
+      "The (frozen) identity network: an iresnet or MobileFaceNet file, or "
+      "'mobilefacenet' (required)", "FILE|mobilefacenet" },
+    { "preset", 0, 0, G_OPTION_ARG_STRING, &a.preset,
+      "Size of a fresh U-Net: tiny, small (default) or paper", "NAME" },
+    { "init", 0, 0, G_OPTION_ARG_FILENAME, &a.init,
+      "Fine-tune this U-Net file instead of starting from random weights",
+      "UNET_FILE" },
+    { "size", 0, 0, G_OPTION_ARG_INT, &a.size,
+      "Train on crops resized to N x N (default 256, the app's)", "N" },
+    { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &a.weight_decay,
+      "AdamW decoupled weight decay (default 0.01)", "W" },
+    { "lr-schedule", 0, 0, G_OPTION_ARG_STRING, &a.schedule,
+      "constant (default) or cosine, after --warmup", "NAME" },
+    { "warmup", 0, 0, G_OPTION_ARG_INT64, &a.warmup,
+      "Linear warm-up steps (default 0)", "N" },
+    { "clip", 0, 0, G_OPTION_ARG_DOUBLE, &a.clip,
+      "Clip the gradient norm at this value (default 1; 0: off)", "N" },
+    { "ema-decay", 0, 0, G_OPTION_ARG_DOUBLE, &a.ema_decay,
+      "EMA decay of the exported weights (default 0.999; 0.9999 for long "
+      "runs; 0: no EMA)", "D" },
+    { NULL }
+  };
+  GOptionContext *ctx = agf_cli_context(cmd, entries, &a.o.common, TRUE,
+                                        "Parameter dtype: f32 (default) or "
+                                        "f16 (f32 masters, loss scaling)");
+  agf_train_options_add(ctx, &a.o);
+  g_option_context_set_description(ctx, description);
+  int rc = AGF_EXIT_OK;
+  GError *error = NULL;
+  if (!agf_cli_parse(ctx, cmd->name, &argc, &argv, &rc))
+    goto done;
+  if (argc != 2 || !a.vae || !a.identity) {
+    rc = agf_cli_usage_error(cmd->name, "%s",
+                             argc < 2 ? "missing MANIFEST (from agfas-train "
+                                        "prepare)"
+                             : argc > 2 ? "expected one MANIFEST"
+                             : !a.vae ? "--vae FILE is required (the "
+                                        "autoencoder, e.g. from agfas-train "
+                                        "vae)"
+                                      : "--identity is required (an iresnet "
+                                        "file or mobilefacenet)");
+    goto done;
+  }
+  if (!a.preset)
+    a.preset = g_strdup("small");
+  if (!a.schedule)
+    a.schedule = g_strdup("constant");
+  if (!agf_train_options_check(&a.o, &error)) {
+    rc = agf_cli_usage_error(cmd->name, "%s", error->message);
+    g_error_free(error);
+    goto done;
+  }
+  rc = train(&a, argv[1], &error);
+  if (rc < 0)
+    rc = agf_cli_fail(error);
+done:
+  g_option_context_free(ctx);
+  agf_train_options_clear(&a.o);
+  g_free(a.preset);
+  g_free(a.init);
+  g_free(a.vae);
+  g_free(a.identity);
+  g_free(a.schedule);
+  return rc;
+}
