@@ -1,9 +1,16 @@
 #!/bin/bash
-# Installs what is missing, builds, and runs the main job: for now the op
-# benchmark on the default device ($AGFAS_DEVICE, else auto).
+# Installs what is missing, builds, and runs the main job: the AG-FAS Studio
+# app (its welcome page; arguments are files to open: images, videos,
+# folders or manifests).
 set -euo pipefail
 cd "$(dirname "$0")"
 source tools/setup.sh
 agf_install_missing
 agf_build
-exec "$AGF_BUILD_DIR/trainer/agfas-bench" ops --quick "$@"
+if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  echo "run.sh: no display (DISPLAY and WAYLAND_DISPLAY are unset): the app" \
+       "needs a desktop session. Without one: xvfb-run -a" \
+       "$AGF_BUILD_DIR/app/agfas" >&2
+  exit 1
+fi
+exec "$AGF_BUILD_DIR/app/agfas" "$@"

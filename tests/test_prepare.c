@@ -7,59 +7,16 @@
  * redone, and that manifest columns are carried over (CSV in and out). */
 #include <glib/gstdio.h>
 #include <string.h>
-#include <sys/wait.h>
 
+#include "cli_support.h"
 #include "io/image.h"
 #include "io/manifest.h"
 #include "io/video.h"
 #include "media_support.h"
 #include "pipeline/face_models.h"
+#include "test_support.h"
 
 static char *tmp_dir;
-
-typedef struct {
-  int status;
-  char *out, *err;
-} Run;
-
-static void run_clear(Run *r)
-{
-  g_free(r->out);
-  g_free(r->err);
-}
-
-/* Runs agfas-train prepare with the NULL-terminated args. */
-static Run prepare(const char *first, ...)
-{
-  GPtrArray *argv = g_ptr_array_new();
-  g_ptr_array_add(argv, (char *)g_getenv("AGFAS_TRAIN"));
-  g_ptr_array_add(argv, "prepare");
-  va_list ap;
-  va_start(ap, first);
-  for (const char *a = first; a; a = va_arg(ap, const char *))
-    g_ptr_array_add(argv, (char *)a);
-  va_end(ap);
-  g_ptr_array_add(argv, NULL);
-  Run r = { 0 };
-  GError *error = NULL;
-  int wait;
-  g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL,
-                             G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
-                             &wait, &error));
-  g_assert_no_error(error);
-  g_ptr_array_unref(argv);
-  r.status = WIFEXITED(wait) ? WEXITSTATUS(wait) : -1;
-  return r;
-}
-
-static void expect(const Run *r, int status, const char *needle)
-{
-  if (r->status != status ||
-      (needle && !strstr(r->out, needle) && !strstr(r->err, needle)))
-    g_error("agfas-train prepare exited %d (want %d, output with '%s')\n"
-            "stdout: %s\nstderr: %s", r->status, status,
-            needle ? needle : "", r->out, r->err);
-}
 
 static char *tmp(const char *name)
 {
@@ -120,38 +77,31 @@ static AgfManifest *load(const char *path)
   return m;
 }
 
-static char *read_text(const char *path)
-{
-  char *text = NULL;
-  g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
-  return text;
-}
-
 static void test_usage(void)
 {
   g_autofree char *src = tmp("src");
   g_autofree char *out = tmp("usage-out");
-  Run r = prepare("--help", NULL);
-  expect(&r, 0, "--all-faces");
-  run_clear(&r);
-  r = prepare("--out", out, NULL);
-  expect(&r, 2, "missing SRC");
-  run_clear(&r);
-  r = prepare(src, NULL);
-  expect(&r, 2, "missing --out");
-  run_clear(&r);
-  r = prepare(src, "--out", out, "--frames", "0", NULL);
-  expect(&r, 2, "--frames");
-  run_clear(&r);
-  r = prepare(src, "--out", out, "--format", "xml", NULL);
-  expect(&r, 2, "--format xml");
-  run_clear(&r);
-  r = prepare(src, "--out", out, "--min-score", "1.5", NULL);
-  expect(&r, 2, "--min-score");
-  run_clear(&r);
-  r = prepare(src, "--out", out, "--bogus", NULL);
-  expect(&r, 2, "--bogus");
-  run_clear(&r);
+  AgfCliRun r = agf_cli_run("prepare", "--help", NULL);
+  agf_cli_expect(&r, 0, "--all-faces");
+  agf_cli_run_clear(&r);
+  r = agf_cli_run("prepare", "--out", out, NULL);
+  agf_cli_expect(&r, 2, "missing SRC");
+  agf_cli_run_clear(&r);
+  r = agf_cli_run("prepare", src, NULL);
+  agf_cli_expect(&r, 2, "missing --out");
+  agf_cli_run_clear(&r);
+  r = agf_cli_run("prepare", src, "--out", out, "--frames", "0", NULL);
+  agf_cli_expect(&r, 2, "--frames");
+  agf_cli_run_clear(&r);
+  r = agf_cli_run("prepare", src, "--out", out, "--format", "xml", NULL);
+  agf_cli_expect(&r, 2, "--format xml");
+  agf_cli_run_clear(&r);
+  r = agf_cli_run("prepare", src, "--out", out, "--min-score", "1.5", NULL);
+  agf_cli_expect(&r, 2, "--min-score");
+  agf_cli_run_clear(&r);
+  r = agf_cli_run("prepare", src, "--out", out, "--bogus", NULL);
+  agf_cli_expect(&r, 2, "--bogus");
+  agf_cli_run_clear(&r);
   g_assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
 }
 
@@ -161,25 +111,24 @@ static void test_no_models(void)
   g_autofree char *out = tmp("nomodels-out");
   g_autofree char *empty = tmp("empty-models");
   g_assert_cmpint(g_mkdir_with_parents(empty, 0755), ==, 0);
-  Run r = prepare(src, "--out", out, "--models", empty, "--device", "cpu",
-                  NULL);
-  expect(&r, 1, "tools/fetch_face_models.sh");
-  g_assert_true(g_str_has_prefix(r.err, "agfas-train: error: "));
+  AgfCliRun r = agf_cli_run("prepare", src, "--out", out, "--models", empty,
+                            "--device", "cpu", NULL);
+  agf_cli_expect(&r, 1, "tools/fetch_face_models.sh");
   g_assert_nonnull(strstr(r.err, "pnet.safetensors"));
-  run_clear(&r);
+  agf_cli_run_clear(&r);
   /* Nothing is created before the models are found. */
   g_assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
 
   /* A SRC that does not exist is a failure, not a usage error. */
   g_autofree char *nope = tmp("no-such-src");
-  r = prepare(nope, "--out", out, NULL);
+  r = agf_cli_run("prepare", nope, "--out", out, NULL);
   g_assert_cmpint(r.status, ==, 1);
-  run_clear(&r);
+  agf_cli_run_clear(&r);
 }
 
 static guint count_lines(const char *path)
 {
-  g_autofree char *text = read_text(path);
+  g_autofree char *text = agf_test_read_text(path);
   guint n = 0;
   for (const char *p = text; *p; p++)
     n += *p == '\n';
@@ -197,11 +146,11 @@ static void test_run_resume(void)
   g_autofree char *journal = tmp("out/journal.jsonl");
   g_autofree char *mpath = tmp("out/manifest.jsonl");
   /* The folder walk skips list.csv (not media); 4 video frames. */
-  Run r = prepare(src, "--out", out, "--device", "cpu", "--frames", "4",
-                  "--jobs", "2", NULL);
-  expect(&r, 0, "no_face 6 unreadable 1");
+  AgfCliRun r = agf_cli_run("prepare", src, "--out", out, "--device", "cpu",
+                            "--frames", "4", "--jobs", "2", NULL);
+  agf_cli_expect(&r, 0, "no_face 6 unreadable 1");
   g_test_message("%s", r.out);
-  run_clear(&r);
+  agf_cli_run_clear(&r);
   g_autoptr(AgfManifest) m = load(mpath);
   g_assert_cmpuint(agf_manifest_len(m), ==, 7);
   g_assert_cmpuint(count_status(m, "no_face"), ==, 6);
@@ -226,13 +175,14 @@ static void test_run_resume(void)
   g_assert_cmpuint(count_lines(journal), ==, 7);
 
   /* Rerun: everything is done already. */
-  r = prepare(src, "--out", out, "--device", "cpu", "--frames", "4", NULL);
-  expect(&r, 0, "4 files (4 already done), 0 frames");
-  run_clear(&r);
+  r = agf_cli_run("prepare", src, "--out", out, "--device", "cpu", "--frames",
+                  "4", NULL);
+  agf_cli_expect(&r, 0, "4 files (4 already done), 0 frames");
+  agf_cli_run_clear(&r);
   g_assert_cmpuint(count_lines(journal), ==, 7);
 
   /* A frame deleted from the journal is redone, and only that one. */
-  g_autofree char *text = read_text(journal);
+  g_autofree char *text = agf_test_read_text(journal);
   g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
   g_autofree char *frame = g_strdup_printf("\"frame\":%d,", (int)idx[2]);
   GString *kept = g_string_new(NULL);
@@ -242,9 +192,10 @@ static void test_run_resume(void)
   g_assert_true(g_file_set_contents(journal, kept->str, -1, NULL));
   g_string_free(kept, TRUE);
   g_assert_cmpuint(count_lines(journal), ==, 6);
-  r = prepare(src, "--out", out, "--device", "cpu", "--frames", "4", NULL);
-  expect(&r, 0, "(3 already done), 1 frames");
-  run_clear(&r);
+  r = agf_cli_run("prepare", src, "--out", out, "--device", "cpu", "--frames",
+                  "4", NULL);
+  agf_cli_expect(&r, 0, "(3 already done), 1 frames");
+  agf_cli_run_clear(&r);
   g_assert_cmpuint(count_lines(journal), ==, 7);
   g_autoptr(AgfManifest) m2 = load(mpath);
   g_assert_cmpuint(agf_manifest_len(m2), ==, 7);
@@ -266,11 +217,11 @@ static void test_manifest_source(void)
   g_autofree char *csv = tmp("src/list.csv");
   g_autofree char *out = tmp("out-csv");
   g_autofree char *mpath = tmp("out-csv/list.csv");
-  Run r = prepare(csv, "--out", out, "--device", "cpu", "--manifest", mpath,
-                  NULL);
-  expect(&r, 0, "no_face 2 missing 1");
-  run_clear(&r);
-  g_autofree char *text = read_text(mpath);
+  AgfCliRun r = agf_cli_run("prepare", csv, "--out", out, "--device", "cpu",
+                            "--manifest", mpath, NULL);
+  agf_cli_expect(&r, 0, "no_face 2 missing 1");
+  agf_cli_run_clear(&r);
+  g_autofree char *text = agf_test_read_text(mpath);
   g_assert_true(g_str_has_prefix(text, "path,label,attack,subject,source,"
                                        "status,error,session\n"));
   g_autoptr(AgfManifest) m = load(mpath);
@@ -287,39 +238,19 @@ static void test_manifest_source(void)
   g_assert_cmpstr(agf_manifest_get(m, 2)->attack, ==, "replay");
 }
 
-static void rm_rf(const char *path)
-{
-  g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
-  const char *n;
-  while (d && (n = g_dir_read_name(d))) {
-    g_autofree char *p = g_build_filename(path, n, NULL);
-    if (g_file_test(p, G_FILE_TEST_IS_DIR) &&
-        !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
-      rm_rf(p);
-    else
-      g_unlink(p);
-  }
-  g_rmdir(path);
-}
-
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
-  if (!g_getenv("AGFAS_TRAIN")) {
-    g_printerr("test_prepare: set AGFAS_TRAIN to the agfas-train binary "
-               "(meson test does)\n");
+  if (!agf_cli_available("test_prepare"))
     return 77;
-  }
-  GError *error = NULL;
-  tmp_dir = g_dir_make_tmp("agfas-prepare-XXXXXX", &error);
-  g_assert_no_error(error);
+  tmp_dir = agf_test_make_tmp("agfas-prepare-XXXXXX");
   make_inputs();
   g_test_add_func("/prepare/usage", test_usage);
   g_test_add_func("/prepare/no-models", test_no_models);
   g_test_add_func("/prepare/run-resume", test_run_resume);
   g_test_add_func("/prepare/manifest-source", test_manifest_source);
   int rc = g_test_run();
-  rm_rf(tmp_dir);
+  agf_test_remove_tree(tmp_dir);
   g_free(tmp_dir);
   return rc;
 }

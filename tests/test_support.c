@@ -1,5 +1,6 @@
 #include "test_support.h"
 #include <math.h>
+#include <glib/gstdio.h>
 #include "gpu/vk_internal.h"
 
 static AgfDevice *cpu_dev;
@@ -107,4 +108,34 @@ double agf_test_rel_err(const float *got, const float *ref, size_t n)
     rmax = MAX(rmax, fabs((double)ref[i]));
   }
   return dmax / MAX(rmax, 1e-6);
+}
+
+char *agf_test_make_tmp(const char *tmpl)
+{
+  GError *error = NULL;
+  char *dir = g_dir_make_tmp(tmpl, &error);
+  g_assert_no_error(error);
+  return dir;
+}
+
+void agf_test_remove_tree(const char *path)
+{
+  if (g_file_test(path, G_FILE_TEST_IS_DIR) &&
+      !g_file_test(path, G_FILE_TEST_IS_SYMLINK)) {
+    g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
+    for (const char *n; d && (n = g_dir_read_name(d));) {
+      g_autofree char *child = g_build_filename(path, n, NULL);
+      agf_test_remove_tree(child);
+    }
+  }
+  g_remove(path);
+}
+
+char *agf_test_read_text(const char *path)
+{
+  GError *error = NULL;
+  char *text = NULL;
+  g_assert_true(g_file_get_contents(path, &text, NULL, &error));
+  g_assert_no_error(error);
+  return text;
 }

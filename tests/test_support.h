@@ -38,4 +38,11 @@ AgfTensor *agf_test_tensor(AgfDevice *dev, AgfDType dt, int ndim,
  * output's scale, which does not blow up at zeros of the reference. */
 double agf_test_rel_err(const float *got, const float *ref, size_t n);
 
+/* A new scratch folder from tmpl ("agfas-x-XXXXXX"); asserts success. */
+char *agf_test_make_tmp(const char *tmpl);
+/* Deletes path and, for a folder (not a link to one), everything under it. */
+void agf_test_remove_tree(const char *path);
+/* The whole text file at path (asserts it reads). */
+char *agf_test_read_text(const char *path);
+
 G_END_DECLS

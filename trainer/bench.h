@@ -105,6 +105,50 @@ void bench_read_torch_ids(JsonObject *o, AgfDType *dtype, char *backend,
  * our_backend: CUDA for Vulkan rows, the CPU for CPU rows. */
 gboolean bench_torch_suits(const char *our_backend, const char *torch_backend);
 
+/* ---- shared by the models and train reports (bench_measure.c) ---- */
+
+/* What one timed case measured on one device, ours or torch's. */
+typedef struct {
+  char backend[24];   /* "cpu", "vulkan", "torch-cpu", "torch-cuda" */
+  char device[64];
+  char device_name[160];
+  AgfDType dtype;     /* f16: f16 weights (train: f32 masters, loss scaling) */
+  double usec;        /* median of runs */
+  int runs;
+  double peak_bytes;  /* device high-water mark during the runs; < 0 unknown */
+} BenchMeasure;
+
+/* m from runs timings (times is sorted) on dev in dt, with dev's peak. */
+void bench_measure_take(BenchMeasure *m, AgfDevice *dev, AgfDType dt,
+                        double *times, int runs);
+/* A torch row's case id (-1 when it has none) and measurement; FALSE when
+ * the row measured nothing. */
+gboolean bench_measure_read(JsonObject *o, gint64 *id, BenchMeasure *m);
+/* The measurement's members, from "dtype" to "peak_bytes". */
+void bench_measure_json(JsonBuilder *b, const BenchMeasure *m);
+/* "12.3" MiB, or "-" when unknown, into buf. */
+void bench_measure_peak_str(const BenchMeasure *m, char *buf, gsize n);
+
+/* One named member of the current JSON object. */
+void bench_json_str(JsonBuilder *b, const char *k, const char *v);
+void bench_json_int(JsonBuilder *b, const char *k, gint64 v);
+void bench_json_double(JsonBuilder *b, const char *k, double v);
+void bench_json_ints(JsonBuilder *b, const char *k, const int *v, int n);
+/* k: [[shape of input 0], ...] from n input shapes of ndim[i] dims, rows
+ * of stride int64s apart. */
+void bench_json_shapes(JsonBuilder *b, const char *k, int n, const int *ndim,
+                       const int64_t *shape, int stride);
+
+/* A temporary folder holding cases.json (written by us) and torch.json
+ * (written by the PyTorch script). */
+typedef struct {
+  char *dir, *cases, *out;
+} BenchTorchFiles;
+
+gboolean bench_torch_files_init(BenchTorchFiles *f, GError **error);
+/* Removes the files and the folder. */
+void bench_torch_files_clear(BenchTorchFiles *f);
+
 /* ---- agfas-bench models (bench_models*.c) ---- */
 
 typedef struct {

@@ -47,13 +47,7 @@ typedef struct {
 
 typedef struct {
   const BenchModelCase *c;
-  char backend[24];   /* "cpu", "vulkan", "torch-cpu", "torch-cuda" */
-  char device[64];
-  char device_name[160];
-  AgfDType dtype;
-  double usec;        /* median of runs */
-  int runs;
-  double peak_bytes;  /* device high-water mark during the runs; < 0 unknown */
+  BenchMeasure m;
 } BenchModelResult;
 
 const char *bench_model_name(BenchModelKind k);
@@ -77,6 +71,12 @@ void bench_models_print_row(const BenchModelResult *r);
 gboolean bench_models_write_json(const char *path, const BenchModelResult *r,
                                  int n, gboolean quick, int threads,
                                  const char *loadavg, GError **error);
+/* Shared with bench_train_report.c: a case's "config" object (what
+ * bench_torch_models.py's build_* read: the preset's autoencoder, U-Net,
+ * iresnet and OA-Net sizes) and its "files" object (the checkpoints it
+ * reads, by the script's file keys). */
+void bench_models_add_config(JsonBuilder *b, const AgfPresetConfigs *cfg);
+void bench_models_add_files(JsonBuilder *b, char *const files[BW_COUNT]);
 /* Runs bench_torch_models.py on the cases with threads CPU threads. */
 GArray *bench_models_run_torch(GPtrArray *cases, gboolean quick, int threads,
                                GError **error);

@@ -61,13 +61,7 @@ extern const BenchTrainOps bench_train_ssdg_ops;
 
 typedef struct {
   const BenchTrainCase *c;
-  char backend[24];   /* "cpu", "vulkan", "torch-cpu", "torch-cuda" */
-  char device[64];
-  char device_name[160];
-  AgfDType dtype;     /* f16: f16 weights, f32 masters, loss scaling */
-  double usec;        /* median step time */
-  int runs;
-  double peak_bytes;  /* high-water mark over the timed steps; < 0 unknown */
+  BenchMeasure m;     /* f16: f16 weights, f32 masters, loss scaling */
 } BenchTrainResult;
 
 typedef struct {

@@ -10,6 +10,7 @@
 typedef struct {
   size_t in_use, peak;
   GArray *timings; /* of AgfOpTiming */
+  gboolean dynamic_teams;
 } AgfCpuDevice;
 
 static const AgfCpuOpFn cpu_ops[AGF_OP_COUNT] = {
@@ -221,6 +222,10 @@ cpu_run(AgfDevice *dev, const AgfOp *op, GError **error)
                 (int) op->kind);
     return FALSE;
   }
+  /* Per calling thread (OpenMP keeps this setting per thread, and the app
+   * runs ops on worker threads); a store, so it costs nothing per op. */
+  if (cpu_impl(dev)->dynamic_teams)
+    omp_set_dynamic(1);
   gint64 t0 = dev->profiling ? g_get_monotonic_time() : 0;
   AgfCpuOpFn fn = cpu_ops[op->kind];
   /* COPY converts dtypes itself; everything else computes in f32. */
@@ -327,6 +332,12 @@ agf_cpu_device_new(GError **error)
   AgfDevice *dev = g_new0(AgfDevice, 1);
   AgfCpuDevice *c = g_new0(AgfCpuDevice, 1);
   c->timings = g_array_new(FALSE, FALSE, sizeof(AgfOpTiming));
+  /* Teams sized from the load average: with libgomp's default spin-wait,
+   * one other busy process on a 2-core machine made a training step 37x
+   * slower (every parallel region waits for a descheduled spinner).
+   * Results do not depend on the team size (the kernels split work, not
+   * sums). $OMP_DYNAMIC, when set, decides instead. */
+  c->dynamic_teams = g_getenv("OMP_DYNAMIC") == NULL;
   dev->be = &cpu_backend;
   dev->impl = c;
 

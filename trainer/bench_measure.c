@@ -1,0 +1,125 @@
+/* What the models and train benchmarks share: one measurement (ours or
+ * torch's), the JSON members both write, and the temporary files of the
+ * PyTorch exchange. */
+#include <glib/gstdio.h>
+#include <string.h>
+#include "bench.h"
+
+void bench_measure_take(BenchMeasure *m, AgfDevice *dev, AgfDType dt,
+                        double *times, int runs)
+{
+  AgfMemStats ms;
+  agf_device_mem_stats(dev, &ms);
+  const AgfDeviceInfo *info = agf_device_info(dev);
+  memset(m, 0, sizeof *m);
+  g_strlcpy(m->backend, info->backend == AGF_BACKEND_CPU ? "cpu" : "vulkan",
+            sizeof m->backend);
+  g_strlcpy(m->device, info->spec, sizeof m->device);
+  g_strlcpy(m->device_name, info->name, sizeof m->device_name);
+  m->dtype = dt;
+  m->usec = bench_median(times, runs);
+  m->runs = runs;
+  m->peak_bytes = (double)ms.peak;
+}
+
+gboolean bench_measure_read(JsonObject *o, gint64 *id, BenchMeasure *m)
+{
+  memset(m, 0, sizeof *m);
+  *id = json_object_get_int_member_with_default(o, "id", -1);
+  bench_read_torch_ids(o, &m->dtype, m->backend, sizeof m->backend, m->device,
+                       sizeof m->device, m->device_name, sizeof m->device_name);
+  m->usec = json_object_get_double_member_with_default(o, "usec", 0);
+  m->runs = (int)json_object_get_int_member_with_default(o, "runs", 0);
+  JsonNode *peak = json_object_get_member(o, "peak_bytes");
+  m->peak_bytes = peak && !json_node_is_null(peak) ? json_node_get_double(peak)
+                                                   : -1;
+  return m->usec > 0;
+}
+
+void bench_measure_json(JsonBuilder *b, const BenchMeasure *m)
+{
+  bench_json_str(b, "dtype", agf_dtype_name(m->dtype));
+  bench_json_str(b, "backend", m->backend);
+  bench_json_str(b, "device", m->device);
+  bench_json_str(b, "device_name", m->device_name);
+  bench_json_double(b, "usec", m->usec);
+  bench_json_int(b, "runs", m->runs);
+  json_builder_set_member_name(b, "peak_bytes");
+  if (m->peak_bytes >= 0)
+    json_builder_add_double_value(b, m->peak_bytes);
+  else
+    json_builder_add_null_value(b);
+}
+
+void bench_measure_peak_str(const BenchMeasure *m, char *buf, gsize n)
+{
+  if (m->peak_bytes >= 0)
+    g_snprintf(buf, n, "%.1f", m->peak_bytes / 1048576.0);
+  else
+    g_strlcpy(buf, "-", n);
+}
+
+void bench_json_str(JsonBuilder *b, const char *k, const char *v)
+{
+  json_builder_set_member_name(b, k);
+  json_builder_add_string_value(b, v);
+}
+
+void bench_json_int(JsonBuilder *b, const char *k, gint64 v)
+{
+  json_builder_set_member_name(b, k);
+  json_builder_add_int_value(b, v);
+}
+
+void bench_json_double(JsonBuilder *b, const char *k, double v)
+{
+  json_builder_set_member_name(b, k);
+  json_builder_add_double_value(b, v);
+}
+
+void bench_json_ints(JsonBuilder *b, const char *k, const int *v, int n)
+{
+  json_builder_set_member_name(b, k);
+  json_builder_begin_array(b);
+  for (int i = 0; i < n; i++)
+    json_builder_add_int_value(b, v[i]);
+  json_builder_end_array(b);
+}
+
+void bench_json_shapes(JsonBuilder *b, const char *k, int n, const int *ndim,
+                       const int64_t *shape, int stride)
+{
+  json_builder_set_member_name(b, k);
+  json_builder_begin_array(b);
+  for (int i = 0; i < n; i++) {
+    json_builder_begin_array(b);
+    for (int d = 0; d < ndim[i]; d++)
+      json_builder_add_int_value(b, shape[i * stride + d]);
+    json_builder_end_array(b);
+  }
+  json_builder_end_array(b);
+}
+
+gboolean bench_torch_files_init(BenchTorchFiles *f, GError **error)
+{
+  memset(f, 0, sizeof *f);
+  f->dir = g_dir_make_tmp("agfas-bench-XXXXXX", error);
+  if (!f->dir)
+    return FALSE;
+  f->cases = g_build_filename(f->dir, "cases.json", NULL);
+  f->out = g_build_filename(f->dir, "torch.json", NULL);
+  return TRUE;
+}
+
+void bench_torch_files_clear(BenchTorchFiles *f)
+{
+  if (f->dir) {
+    g_remove(f->cases);
+    g_remove(f->out);
+    g_rmdir(f->dir);
+  }
+  g_free(f->cases);
+  g_free(f->out);
+  g_free(f->dir);
+  memset(f, 0, sizeof *f);
+}
