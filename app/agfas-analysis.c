@@ -115,8 +115,6 @@ static gboolean on_dfg_progress(int done, int total, gpointer data)
   return !g_cancellable_is_cancelled(p->cancellable);
 }
 
-/* Reconstruction, heat, cue and score into r; a missing network leaves a
- * note. FALSE only on a real failure (device error, cancellation). */
 /* A host float copy of t (NCHW, batch 1) for export. */
 static float *tensor_copy_f32(const AgfTensor *t, GError **error)
 {
@@ -128,6 +126,8 @@ static float *tensor_copy_f32(const AgfTensor *t, GError **error)
   return dst;
 }
 
+/* Reconstruction, heat, cue and score into r; a missing network leaves a
+ * note. FALSE only on a real failure (device error, cancellation). */
 static gboolean run_dfg(AgfasEngine *e, const AgfTensor *aligned,
                         const float lm[AGF_FACE_N_LANDMARKS][2],
                         const AgfasAnalysisParams *p, ProgressCtx *pc,
@@ -237,19 +237,47 @@ static gboolean run_dfg(AgfasEngine *e, const AgfTensor *aligned,
   return stage_end(e, r, AGFAS_STAGE_SCORE, t, error);
 }
 
+/* img's pixels as the input panel's tight RGBA. */
+static void input_pixels(const AgfImage *img, AgfasPixels *out)
+{
+  out->width = img->width, out->height = img->height;
+  gsize row = (gsize)img->width * 4;
+  if (img->channels == 4 && img->stride == row) {
+    out->rgba = g_bytes_new(img->pixels, row * img->height);
+    return;
+  }
+  guint8 *dst = g_malloc(row * img->height);
+  for (int y = 0; y < img->height; y++) {
+    const guint8 *src = img->pixels + img->stride * y;
+    guint8 *d = dst + row * y;
+    for (int x = 0; x < img->width; x++, d += 4, src += img->channels) {
+      d[0] = src[0], d[1] = src[1], d[2] = src[2];
+      d[3] = img->channels == 4 ? src[3] : 255;
+    }
+  }
+  out->rgba = g_bytes_new_take(dst, row * img->height);
+}
+
+/* The pipeline on the image at path, or on given pixels (path NULL). */
 static gboolean run_locked(AgfasEngine *e, const char *spec, const char *path,
-                           const AgfasAnalysisParams *p, ProgressCtx *pc,
-                           AgfasAnalysisResult *r, GError **error)
+                           const AgfImage *given, const AgfasAnalysisParams *p,
+                           ProgressCtx *pc, AgfasAnalysisResult *r,
+                           GError **error)
 {
   gint64 t = g_get_monotonic_time();
-  g_autoptr(AgfImage) img = agf_image_load(path, error);
-  if (!img || !stage_end(e, r, AGFAS_STAGE_READ, &t, error) ||
-      !_agfas_engine_use_device(e, spec, error))
+  g_autoptr(AgfImage) loaded = NULL;
+  const AgfImage *img = given;
+  if (!img) {
+    if (!(loaded = agf_image_load(path, error)) ||
+        !stage_end(e, r, AGFAS_STAGE_READ, &t, error))
+      return FALSE;
+    img = loaded;
+  }
+  if (!_agfas_engine_use_device(e, spec, error))
     return FALSE;
   _agfas_engine_apply_changes(e);
   r->device_name = g_strdup(agf_device_info(e->dev)->name);
-  r->input.width = img->width, r->input.height = img->height;
-  r->input.rgba = g_bytes_new(img->pixels, img->stride * img->height);
+  input_pixels(img, &r->input);
   if (g_cancellable_set_error_if_cancelled(pc->cancellable, error))
     return FALSE;
 
@@ -303,6 +331,30 @@ static gboolean run_locked(AgfasEngine *e, const char *spec, const char *path,
                  error);
 }
 
+static AgfasAnalysisResult *engine_run(AgfasEngine *e, const char *spec,
+                                       const char *path, const AgfImage *img,
+                                       const AgfasAnalysisParams *params,
+                                       GCancellable *cancellable,
+                                       AgfasProgressFn progress,
+                                       gpointer progress_data, GError **error)
+{
+  gint64 t0 = g_get_monotonic_time();
+  ProgressCtx pc = { cancellable, progress, progress_data };
+  AgfasAnalysisResult *r = g_new0(AgfasAnalysisResult, 1);
+  r->params = *params;
+  for (int i = 0; i < AGFAS_STAGE_COUNT; i++)
+    r->stage_s[i] = -1;
+  g_mutex_lock(&e->lock);
+  gboolean ok = run_locked(e, spec, path, img, params, &pc, r, error);
+  g_mutex_unlock(&e->lock);
+  if (!ok) {
+    agfas_analysis_result_free(r);
+    return NULL;
+  }
+  r->seconds = (g_get_monotonic_time() - t0) / 1e6;
+  return r;
+}
+
 AgfasAnalysisResult *agfas_engine_run(AgfasEngine *e, const char *device_spec,
                                       const char *path,
                                       const AgfasAnalysisParams *params,
@@ -311,19 +363,29 @@ AgfasAnalysisResult *agfas_engine_run(AgfasEngine *e, const char *device_spec,
                                       gpointer progress_data, GError **error)
 {
   g_return_val_if_fail(e && path && params, NULL);
-  gint64 t0 = g_get_monotonic_time();
-  ProgressCtx pc = { cancellable, progress, progress_data };
-  AgfasAnalysisResult *r = g_new0(AgfasAnalysisResult, 1);
-  r->params = *params;
-  for (int i = 0; i < AGFAS_STAGE_COUNT; i++)
-    r->stage_s[i] = -1;
-  g_mutex_lock(&e->lock);
-  gboolean ok = run_locked(e, device_spec, path, params, &pc, r, error);
-  g_mutex_unlock(&e->lock);
-  if (!ok) {
-    agfas_analysis_result_free(r);
+  return engine_run(e, device_spec, path, NULL, params, cancellable, progress,
+                    progress_data, error);
+}
+
+AgfasAnalysisResult *agfas_engine_run_image(AgfasEngine *e,
+                                            const char *device_spec,
+                                            const AgfImage *image,
+                                            const AgfasAnalysisParams *params,
+                                            GCancellable *cancellable,
+                                            AgfasProgressFn progress,
+                                            gpointer progress_data,
+                                            GError **error)
+{
+  g_return_val_if_fail(e && image && params, NULL);
+  if (!image->pixels || image->width <= 0 || image->height <= 0 ||
+      (image->channels != 3 && image->channels != 4) ||
+      image->stride < (gsize)image->width * image->channels) {
+    g_set_error(error, AGF_ERROR, AGF_ERROR_INVALID_ARGUMENT,
+                "Cannot analyse a %d x %d image of %d channels: give RGB or "
+                "RGBA pixels, at least 1 x 1", image->width, image->height,
+                image->channels);
     return NULL;
   }
-  r->seconds = (g_get_monotonic_time() - t0) / 1e6;
-  return r;
+  return engine_run(e, device_spec, NULL, image, params, cancellable,
+                    progress, progress_data, error);
 }

@@ -9,6 +9,7 @@
 #pragma once
 #include <gio/gio.h>
 
+#include "io/image.h"
 #include "nn/op.h"
 #include "agfas-models.h"
 #include "pipeline/face_align.h"
@@ -33,7 +34,7 @@ void agfas_analysis_params_init(AgfasAnalysisParams *p);
 
 /* The timed stages of a run, in order. */
 typedef enum {
-  AGFAS_STAGE_READ,      /* image file decode */
+  AGFAS_STAGE_READ,      /* image file decode (-1 for decoded pixels) */
   AGFAS_STAGE_LOAD,      /* networks loaded (first run on a device) */
   AGFAS_STAGE_DETECT,    /* face detection + alignment */
   AGFAS_STAGE_IDENTITY,  /* DFG identity context */
@@ -134,5 +135,16 @@ AgfasAnalysisResult *agfas_engine_run(AgfasEngine *e, const char *device_spec,
                                       GCancellable *cancellable,
                                       AgfasProgressFn progress,
                                       gpointer progress_data, GError **error);
+/* The same on decoded pixels (a video or camera frame; RGB or RGBA, any
+ * stride), analysed as they are: nothing is written or re-encoded, and
+ * the read stage does not run. */
+AgfasAnalysisResult *agfas_engine_run_image(AgfasEngine *e,
+                                            const char *device_spec,
+                                            const AgfImage *image,
+                                            const AgfasAnalysisParams *params,
+                                            GCancellable *cancellable,
+                                            AgfasProgressFn progress,
+                                            gpointer progress_data,
+                                            GError **error);
 
 G_END_DECLS

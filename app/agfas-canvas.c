@@ -22,35 +22,45 @@ struct _AgfasCanvas {
 
 G_DEFINE_FINAL_TYPE(AgfasCanvas, agfas_canvas, GTK_TYPE_WIDGET)
 
-enum { MIN_SIDE = 120, NATURAL_SIDE = 180 };
+/* The picture is drawn fitted (aspect kept) into whatever it is given, so
+ * its minimum is small and fixed; its natural size has the texture's
+ * aspect: a container with room (the analysis view's scrolled flow box
+ * asks for natural heights) gets the full picture, one without (a page of
+ * the window's height) shrinks it to fit. */
+enum { MIN_WIDTH = 120, MIN_HEIGHT = 90, NATURAL_SIDE = 180 };
 /* Fitted pixels a wheel step pans by; the zoom factor of a wheel step. */
 #define WHEEL_PAN 40.0
 #define WHEEL_ZOOM 1.25
 
-/* Height for width at the texture's aspect (square when empty), so stacked
- * panels on a narrow window get the full width. */
 static GtkSizeRequestMode agfas_canvas_get_request_mode(GtkWidget *widget)
 {
   (void)widget;
   return GTK_SIZE_REQUEST_HEIGHT_FOR_WIDTH;
 }
 
+/* Height over width of the texture (1 when empty). */
+static double canvas_aspect(AgfasCanvas *self)
+{
+  if (!self->texture)
+    return 1;
+  return (double)gdk_texture_get_height(self->texture) /
+         gdk_texture_get_width(self->texture);
+}
+
 static void agfas_canvas_measure(GtkWidget *widget, GtkOrientation o,
                                  int for_size, int *min, int *nat,
                                  int *min_base, int *nat_base)
 {
-  AgfasCanvas *self = AGFAS_CANVAS(widget);
+  double aspect = canvas_aspect(AGFAS_CANVAS(widget));
   *min_base = *nat_base = -1;
-  if (o == GTK_ORIENTATION_HORIZONTAL || for_size < 0) {
-    *min = MIN_SIDE;
-    *nat = NATURAL_SIDE;
-    return;
+  if (o == GTK_ORIENTATION_HORIZONTAL) {
+    *min = MIN_WIDTH;
+    *nat = for_size < 0 ? NATURAL_SIDE : (int)(for_size / aspect);
+  } else {
+    *min = MIN_HEIGHT;
+    *nat = (int)((for_size < 0 ? NATURAL_SIDE : for_size) * aspect);
   }
-  double aspect = 1;
-  if (self->texture)
-    aspect = (double)gdk_texture_get_height(self->texture) /
-             gdk_texture_get_width(self->texture);
-  *min = *nat = MAX(MIN_SIDE / 2, (int)(for_size * aspect));
+  *nat = MAX(*nat, *min);
 }
 
 /* The maps of the current layout: F (texture -> widget at zoom 1), M (face
@@ -403,6 +413,17 @@ void agfas_canvas_set_texture(AgfasCanvas *self, GdkTexture *texture)
     g_clear_object(&self->overlay);
   }
   gtk_widget_queue_resize(GTK_WIDGET(self));
+}
+
+gboolean agfas_canvas_get_face(AgfasCanvas *self, float box[4],
+                               float landmarks[AGF_FACE_N_LANDMARKS][2])
+{
+  g_return_val_if_fail(AGFAS_IS_CANVAS(self), FALSE);
+  if (self->has_face && box)
+    memcpy(box, self->box, sizeof self->box);
+  if (self->has_face && landmarks)
+    memcpy(landmarks, self->landmarks, sizeof self->landmarks);
+  return self->has_face;
 }
 
 GdkTexture *agfas_canvas_get_texture(AgfasCanvas *self)

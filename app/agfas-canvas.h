@@ -5,7 +5,11 @@
  *
  * Input: Ctrl+wheel or pinch zooms about the pointer, a drag pans, the
  * wheel pans while zoomed in (else it scrolls the page), a double click
- * fits; the pointer sets the view's hover point. */
+ * fits; the pointer sets the view's hover point.
+ *
+ * Size: a small fixed minimum, and a natural height of the width times
+ * the texture's aspect, so it fills a scrolled container at the right
+ * aspect and shrinks to fit a fixed-height page. */
 #pragma once
 #include <gtk/gtk.h>
 
@@ -24,6 +28,10 @@ GdkTexture *agfas_canvas_get_texture(AgfasCanvas *self);
 /* box: x1, y1, x2, y2 (inclusive pixel bounds); NULL removes the overlay. */
 void agfas_canvas_set_face(AgfasCanvas *self, const float box[4],
                            const float landmarks[AGF_FACE_N_LANDMARKS][2]);
+/* Whether the face overlay is on; copies it to box / landmarks (each may
+ * be NULL) when it is. */
+gboolean agfas_canvas_get_face(AgfasCanvas *self, float box[4],
+                               float landmarks[AGF_FACE_N_LANDMARKS][2]);
 
 /* The view this canvas follows (a ref is kept; NULL: always fitted). */
 void agfas_canvas_set_view(AgfasCanvas *self, AgfasView *view);

@@ -3,6 +3,8 @@
 
 #include <math.h>
 
+#include "agfas-thumbnail.h"
+
 /* Thumbnails are decoded at this size (pixels, longest side) off the main
  * thread, only once a row is first shown. */
 #define THUMB_SIZE 48
@@ -107,10 +109,10 @@ static AgfasDatasetRow *row_new(AgfasLabelStore *store, guint index)
 static void thumb_thread(GTask *task, gpointer source, gpointer task_data,
                          GCancellable *cancellable)
 {
-  (void)source, (void)cancellable;
+  (void)source;
   GError *error = NULL;
-  GdkPixbuf *pb = gdk_pixbuf_new_from_file_at_scale(task_data, THUMB_SIZE,
-                                                    THUMB_SIZE, TRUE, &error);
+  GdkPixbuf *pb = agfas_thumbnail_load(task_data, THUMB_SIZE, cancellable,
+                                       &error);
   if (pb)
     g_task_return_pointer(task, pb, g_object_unref);
   else
@@ -121,7 +123,7 @@ static void on_thumb_done(GObject *source, GAsyncResult *res, gpointer data)
 {
   (void)data;
   AgfasDatasetRow *row = AGFAS_DATASET_ROW(source);
-  /* A missing or undecodable file (a video, say) just has no thumbnail. */
+  /* A missing or undecodable file just has no thumbnail. */
   g_autoptr(GdkPixbuf) pb = g_task_propagate_pointer(G_TASK(res), NULL);
   if (!pb)
     return;
@@ -631,6 +633,15 @@ guint agfas_dataset_view_get_n_shown(AgfasDatasetView *self)
 {
   g_return_val_if_fail(AGFAS_IS_DATASET_VIEW(self), 0);
   return g_list_model_get_n_items(G_LIST_MODEL(self->shown));
+}
+
+GdkPaintable *agfas_dataset_view_get_thumbnail(AgfasDatasetView *self,
+                                               guint position)
+{
+  g_return_val_if_fail(AGFAS_IS_DATASET_VIEW(self), NULL);
+  g_autoptr(AgfasDatasetRow) row =
+    g_list_model_get_item(G_LIST_MODEL(self->shown), position);
+  return row ? row->thumbnail : NULL;
 }
 
 guint agfas_dataset_view_get_item_at(AgfasDatasetView *self, guint position)

@@ -36,6 +36,11 @@ AgfasLabelStore *agfas_dataset_view_get_store(AgfasDatasetView *self);
 guint agfas_dataset_view_get_n_shown(AgfasDatasetView *self);
 /* The store index of the item shown at row position, or G_MAXUINT. */
 guint agfas_dataset_view_get_item_at(AgfasDatasetView *self, guint position);
+/* The thumbnail of the item at row position: NULL until its row was
+ * shown and its file decoded (images scaled down; a video's first sampled
+ * frame), or when it cannot be decoded. */
+GdkPaintable *agfas_dataset_view_get_thumbnail(AgfasDatasetView *self,
+                                               guint position);
 /* Selects (and scrolls to) row position; ignored when out of range. */
 void agfas_dataset_view_select(AgfasDatasetView *self, guint position);
 /* The store index of the selected item, or G_MAXUINT. */

@@ -1,6 +1,7 @@
 /* See agfas-live-view.h. */
 #include "agfas-live-view.h"
 
+#include "agfas-canvas.h"
 #include "agfas-media-score.h"
 #include "io/camera.h"
 #include "io/video.h"
@@ -12,12 +13,14 @@ struct _AgfasLiveView {
   GtkBox parent_instance;
   GtkLabel *score_label, *status_label;
   GtkButton *stop_button;
-  GtkPicture *canvas;
+  AgfasCanvas *canvas;
+  AgfasView *view;       /* the canvas' zoom and pan */
 
   AgfasLiveState state;
   guint generation;
   GCancellable *cancellable;
   guint n_shown, n_scored;
+  int64_t shown;         /* index of the frame on the canvas, -1: none */
 };
 
 G_DEFINE_FINAL_TYPE(AgfasLiveView, agfas_live_view, GTK_TYPE_BOX)
@@ -46,6 +49,7 @@ static void live_job_free(gpointer data)
 typedef struct {
   AgfasLiveView *view;   /* ref */
   guint generation;
+  int64_t k;             /* the frame's index since the start */
   AgfImage *frame;       /* a new frame, or NULL */
   AgfasFrameScore *score; /* its analysis, or NULL */
 } LiveMsg;
@@ -62,12 +66,17 @@ static gboolean msg_on_main(gpointer data)
       g_autoptr(GdkTexture) tex = gdk_memory_texture_new(
         m->frame->width, m->frame->height, GDK_MEMORY_R8G8B8A8, b,
         m->frame->stride);
-      gtk_picture_set_paintable(self->canvas, GDK_PAINTABLE(tex));
+      agfas_canvas_set_texture(self->canvas, tex);
+      agfas_canvas_set_face(self->canvas, NULL, NULL);
+      self->shown = m->k;
       self->n_shown++;
     }
     if (m->score) {
       const AgfasFrameScore *s = m->score;
       self->n_scored++;
+      /* The box of the analysed frame, which is still the one shown. */
+      if (m->k == self->shown)
+        agfas_canvas_set_face(self->canvas, s->box, s->landmarks);
       g_autofree char *text =
         s->has_score ? g_strdup_printf("%s · %.3f",
                                        s->score >= SPOOF_THRESHOLD ? "SPOOF"
@@ -91,10 +100,11 @@ static gboolean msg_on_main(gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static void post(LiveJob *j, AgfImage *frame, AgfasFrameScore *score)
+static void post(LiveJob *j, int64_t k, AgfImage *frame,
+                 AgfasFrameScore *score)
 {
   LiveMsg *m = g_new(LiveMsg, 1);
-  *m = (LiveMsg){ g_object_ref(j->view), j->generation, frame, score };
+  *m = (LiveMsg){ g_object_ref(j->view), j->generation, k, frame, score };
   g_main_context_invoke(NULL, msg_on_main, m);
 }
 
@@ -113,14 +123,13 @@ static gboolean run_loop(LiveJob *j, AgfCamera *cam, AgfVideo *video,
                                    error);
     if (!frame)
       return FALSE;
-    post(j, agf_image_copy(frame), NULL);
-    g_autoptr(AgfasAnalysisResult) r = agfas_engine_run_frame(
-      j->engine, j->spec, frame, "the live frame", &j->params, cancellable,
-      error);
+    post(j, k, agf_image_copy(frame), NULL);
+    g_autoptr(AgfasAnalysisResult) r = agfas_engine_run_image(
+      j->engine, j->spec, frame, &j->params, cancellable, NULL, NULL, error);
     agf_image_free(frame);
     if (!r)
       return FALSE;
-    post(j, NULL, agfas_frame_score_from_result(r, k));
+    post(j, k, NULL, agfas_frame_score_from_result(r, k));
     /* A file plays no faster than its frame rate. */
     gint64 left = period_us - (g_get_monotonic_time() - t0);
     if (left > 0)
@@ -171,6 +180,7 @@ static void start(AgfasLiveView *self, LiveJob *j, const char *what)
   agfas_live_view_stop(self);
   self->state = AGFAS_LIVE_RUNNING;
   self->n_shown = self->n_scored = 0;
+  self->shown = -1;
   j->view = g_object_ref(self);
   j->generation = self->generation;
   self->cancellable = g_cancellable_new();
@@ -214,7 +224,7 @@ gboolean agfas_live_view_start_camera(AgfasLiveView *self, const char *camera,
       gtk_label_set_text(self->status_label, msg);
       gtk_label_set_text(self->score_label, "No camera");
       gtk_widget_set_sensitive(GTK_WIDGET(self->stop_button), FALSE);
-      gtk_picture_set_paintable(self->canvas, NULL);
+      agfas_canvas_set_texture(self->canvas, NULL);
       g_set_error_literal(error, AGF_ERROR, AGF_ERROR_IO, msg);
       return FALSE;
     }
@@ -285,9 +295,17 @@ const char *agfas_live_view_get_status_text(AgfasLiveView *self)
   return gtk_label_get_text(self->status_label);
 }
 
+AgfasCanvas *agfas_live_view_get_canvas(AgfasLiveView *self)
+{
+  g_return_val_if_fail(AGFAS_IS_LIVE_VIEW(self), NULL);
+  return self->canvas;
+}
+
 static void agfas_live_view_dispose(GObject *object)
 {
-  agfas_live_view_stop(AGFAS_LIVE_VIEW(object));
+  AgfasLiveView *self = AGFAS_LIVE_VIEW(object);
+  agfas_live_view_stop(self);
+  g_clear_object(&self->view);
   G_OBJECT_CLASS(agfas_live_view_parent_class)->dispose(object);
 }
 
@@ -295,6 +313,7 @@ static void agfas_live_view_class_init(AgfasLiveViewClass *klass)
 {
   GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
   G_OBJECT_CLASS(klass)->dispose = agfas_live_view_dispose;
+  g_type_ensure(AGFAS_TYPE_CANVAS);
   gtk_widget_class_set_template_from_resource(
     wc, "/io/github/agfas/Studio/ui/agfas-live-view.ui");
   gtk_widget_class_bind_template_child(wc, AgfasLiveView, score_label);
@@ -306,6 +325,9 @@ static void agfas_live_view_class_init(AgfasLiveViewClass *klass)
 static void agfas_live_view_init(AgfasLiveView *self)
 {
   gtk_widget_init_template(GTK_WIDGET(self));
+  self->shown = -1;
+  self->view = agfas_view_new();
+  agfas_canvas_set_view(self->canvas, self->view);
   g_signal_connect_swapped(self->stop_button, "clicked",
                            G_CALLBACK(agfas_live_view_stop), self);
   gtk_widget_set_sensitive(GTK_WIDGET(self->stop_button), FALSE);

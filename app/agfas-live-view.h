@@ -1,6 +1,7 @@
 /* Live mode for demos: frames from a camera (engine/io/camera.h) shown as
  * they come, each analysed in turn on a worker thread, with the latest
- * spoof probability and verdict in large type. Without a camera the page
+ * spoof probability and verdict in large type; the frame is drawn fitted
+ * to the page, with the face box and landmarks of its analysis. Without a camera the page
  * says so and how to get one. A video file can stand in for the camera
  * (played in a loop at its frame rate), so the live path runs without
  * hardware. */
@@ -8,6 +9,7 @@
 #include <gtk/gtk.h>
 
 #include "agfas-analysis.h"
+#include "agfas-canvas.h"
 
 G_BEGIN_DECLS
 
@@ -39,5 +41,8 @@ guint agfas_live_view_get_n_shown(AgfasLiveView *self);
 guint agfas_live_view_get_n_scored(AgfasLiveView *self);
 const char *agfas_live_view_get_score_text(AgfasLiveView *self);
 const char *agfas_live_view_get_status_text(AgfasLiveView *self);
+/* The canvas: the latest frame, with the face box and landmarks of its
+ * analysis once that is done. */
+AgfasCanvas *agfas_live_view_get_canvas(AgfasLiveView *self);
 
 G_END_DECLS

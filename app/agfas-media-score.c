@@ -1,12 +1,9 @@
 /* See agfas-media-score.h. */
 #include "agfas-media-score.h"
 
-#include <glib/gstdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "io/video.h"
-#include "nn/error.h"
 #include "train_prepare.h"
 
 AgfasMediaKind agfas_media_kind_of(const char *path)
@@ -16,38 +13,6 @@ AgfasMediaKind agfas_media_kind_of(const char *path)
   case AGF_MEDIA_VIDEO: return AGFAS_MEDIA_VIDEO;
   default: return AGFAS_MEDIA_OTHER;
   }
-}
-
-/* The engine takes a file (agfas-analysis.c decodes it itself): a PNG is
- * lossless, so the analysed pixels are exactly the frame's. */
-AgfasAnalysisResult *agfas_engine_run_frame(AgfasEngine *e,
-                                            const char *device_spec,
-                                            const AgfImage *frame,
-                                            const char *name,
-                                            const AgfasAnalysisParams *params,
-                                            GCancellable *cancellable,
-                                            GError **error)
-{
-  g_return_val_if_fail(e && frame && params, NULL);
-  GError *tmp_error = NULL;
-  char *tmp = NULL;
-  int fd = g_file_open_tmp("agfas-frame-XXXXXX.png", &tmp, &tmp_error);
-  if (fd < 0) {
-    g_set_error(error, AGF_ERROR, AGF_ERROR_IO,
-                "Cannot analyse %s: no temporary file for the frame (%s); "
-                "check that the temporary folder is writable",
-                name ? name : "the frame", tmp_error->message);
-    g_error_free(tmp_error);
-    return NULL;
-  }
-  close(fd);
-  AgfasAnalysisResult *r = NULL;
-  if (agf_image_save_png(frame, tmp, error))
-    r = agfas_engine_run(e, device_spec, tmp, params, cancellable, NULL, NULL,
-                         error);
-  g_unlink(tmp);
-  g_free(tmp);
-  return r;
 }
 
 void agfas_frame_score_free(AgfasFrameScore *s)
@@ -66,6 +31,7 @@ AgfasFrameScore *agfas_frame_score_from_result(const AgfasAnalysisResult *r,
   s->frame = frame;
   s->has_face = r->face_detected;
   memcpy(s->box, r->box, sizeof s->box);
+  memcpy(s->landmarks, r->landmarks, sizeof s->landmarks);
   s->has_score = r->has_score;
   s->score = r->score;
   /* Rows for frames without a face say so (as agfas-train score does). */
@@ -110,12 +76,13 @@ static gboolean score_video(AgfasEngine *e, const char *spec,
     return FALSE;
   g_autofree char *base = g_path_get_basename(path);
   for (guint i = 0; i < frames->len; i++) {
-    g_autofree char *name = g_strdup_printf("%s frame %" G_GINT64_FORMAT,
-                                            base, (gint64)idx[i]);
-    g_autoptr(AgfasAnalysisResult) r = agfas_engine_run_frame(
-      e, spec, frames->pdata[i], name, params, cancellable, error);
-    if (!r)
+    g_autoptr(AgfasAnalysisResult) r = agfas_engine_run_image(
+      e, spec, frames->pdata[i], params, cancellable, NULL, NULL, error);
+    if (!r) {
+      g_prefix_error(error, "%s frame %" G_GINT64_FORMAT ": ", base,
+                     (gint64)idx[i]);
       return FALSE;
+    }
     AgfasFrameScore *s = agfas_frame_score_from_result(r, idx[i]);
     if (keep_images)
       s->image = agf_image_copy(frames->pdata[i]);

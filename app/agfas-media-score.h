@@ -20,23 +20,14 @@ typedef enum {
 /* By extension, with the trainer's lists (trainer/train_prepare.h). */
 AgfasMediaKind agfas_media_kind_of(const char *path);
 
-/* The analysis of one decoded frame (name: shown in messages). Same
- * contract as agfas_engine_run, which takes a file: the frame goes
- * through a private temporary PNG (lossless) that is removed afterwards. */
-AgfasAnalysisResult *agfas_engine_run_frame(AgfasEngine *e,
-                                            const char *device_spec,
-                                            const AgfImage *frame,
-                                            const char *name,
-                                            const AgfasAnalysisParams *params,
-                                            GCancellable *cancellable,
-                                            GError **error);
-
 /* One scored frame. */
 typedef struct {
   int64_t frame;        /* video frame index; -1 for a still image */
   gboolean has_face;    /* a face was detected (box is its box) */
   float box[4];         /* x1, y1, x2, y2 in frame pixels (stand-in when
                            no face: the centre square that was analysed) */
+  float landmarks[AGF_FACE_N_LANDMARKS][2]; /* frame pixels (stand-in: the
+                           template's points in that square) */
   gboolean has_score;
   double score;         /* spoof probability */
   char *note;           /* no face / no score: why; NULL otherwise */

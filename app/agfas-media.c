@@ -50,6 +50,32 @@ static void media_free(gpointer data)
   g_free(m);
 }
 
+/* A modal native chooser for m, one at a time (NULL while another is
+ * open): the caller adds its filters and shows it. */
+static GtkFileChooser *new_chooser(Media *m, const char *title,
+                                   GtkFileChooserAction action,
+                                   const char *accept, GCallback on_response)
+{
+  if (m->chooser)
+    return NULL;
+  m->chooser = gtk_file_chooser_native_new(title, GTK_WINDOW(m->win), action,
+                                           accept, "_Cancel");
+  gtk_native_dialog_set_modal(GTK_NATIVE_DIALOG(m->chooser), TRUE);
+  g_signal_connect(m->chooser, "response", on_response, m);
+  return GTK_FILE_CHOOSER(m->chooser);
+}
+
+/* The file a chooser's response accepted (NULL: none), the chooser
+ * released. */
+static GFile *chosen_file(Media *m, GtkNativeDialog *dialog, int response)
+{
+  GFile *file = response == GTK_RESPONSE_ACCEPT
+                  ? gtk_file_chooser_get_file(GTK_FILE_CHOOSER(dialog))
+                  : NULL;
+  g_clear_object(&m->chooser);
+  return file;
+}
+
 static void refresh_recent(Media *m)
 {
   g_auto(GStrv) paths = agfas_recent_load(m->recent_path);
@@ -144,12 +170,9 @@ static void on_folder_response(GtkNativeDialog *dialog, int response,
                                gpointer data)
 {
   Media *m = data;
-  if (response == GTK_RESPONSE_ACCEPT) {
-    g_autoptr(GFile) file = gtk_file_chooser_get_file(GTK_FILE_CHOOSER(dialog));
-    if (file)
-      agfas_window_open(m->win, file);
-  }
-  g_clear_object(&m->chooser);
+  g_autoptr(GFile) file = chosen_file(m, dialog, response);
+  if (file)
+    agfas_window_open(m->win, file);
 }
 
 static void on_open_folder(GSimpleAction *action, GVariant *param,
@@ -157,14 +180,9 @@ static void on_open_folder(GSimpleAction *action, GVariant *param,
 {
   (void)action, (void)param;
   Media *m = media_of(data);
-  if (m->chooser)
-    return;
-  m->chooser = gtk_file_chooser_native_new(
-    "Open Folder", GTK_WINDOW(m->win), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-    "_Open", "_Cancel");
-  gtk_native_dialog_set_modal(GTK_NATIVE_DIALOG(m->chooser), TRUE);
-  g_signal_connect(m->chooser, "response", G_CALLBACK(on_folder_response), m);
-  gtk_native_dialog_show(GTK_NATIVE_DIALOG(m->chooser));
+  if (new_chooser(m, "Open Folder", GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                  "_Open", G_CALLBACK(on_folder_response)))
+    gtk_native_dialog_show(GTK_NATIVE_DIALOG(m->chooser));
 }
 
 static void on_camera(GSimpleAction *action, GVariant *param, gpointer data)
@@ -299,15 +317,12 @@ static void on_export_response(GtkNativeDialog *dialog, int response,
                                gpointer data)
 {
   Media *m = data;
-  if (response == GTK_RESPONSE_ACCEPT) {
-    g_autoptr(GFile) file = gtk_file_chooser_get_file(GTK_FILE_CHOOSER(dialog));
-    g_autofree char *path = file ? g_file_get_path(file) : NULL;
-    if (path)
-      agfas_media_export_scores_to(m->win, path);
-    else
-      set_status(m, "Score export: pick a local file");
-  }
-  g_clear_object(&m->chooser);
+  g_autoptr(GFile) file = chosen_file(m, dialog, response);
+  g_autofree char *path = file ? g_file_get_path(file) : NULL;
+  if (path)
+    agfas_media_export_scores_to(m->win, path);
+  else if (response == GTK_RESPONSE_ACCEPT)
+    set_status(m, "Score export: pick a local file");
 }
 
 static void on_export_scores(GSimpleAction *action, GVariant *param,
@@ -315,12 +330,11 @@ static void on_export_scores(GSimpleAction *action, GVariant *param,
 {
   (void)action, (void)param;
   Media *m = media_of(data);
-  if (m->chooser)
+  GtkFileChooser *fc = new_chooser(m, "Export Scores",
+                                   GTK_FILE_CHOOSER_ACTION_SAVE, "_Export",
+                                   G_CALLBACK(on_export_response));
+  if (!fc)
     return;
-  m->chooser = gtk_file_chooser_native_new(
-    "Export Scores", GTK_WINDOW(m->win), GTK_FILE_CHOOSER_ACTION_SAVE,
-    "_Export", "_Cancel");
-  GtkFileChooser *fc = GTK_FILE_CHOOSER(m->chooser);
   GtkFileFilter *f = gtk_file_filter_new();
   gtk_file_filter_set_name(f, "Score tables (CSV, or JSON by .json)");
   gtk_file_filter_add_suffix(f, "csv");
@@ -328,8 +342,6 @@ static void on_export_scores(GSimpleAction *action, GVariant *param,
   gtk_file_chooser_add_filter(fc, f);
   g_object_unref(f);
   gtk_file_chooser_set_current_name(fc, "scores.csv");
-  gtk_native_dialog_set_modal(GTK_NATIVE_DIALOG(m->chooser), TRUE);
-  g_signal_connect(m->chooser, "response", G_CALLBACK(on_export_response), m);
   gtk_native_dialog_show(GTK_NATIVE_DIALOG(m->chooser));
 }
 

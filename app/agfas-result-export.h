@@ -1,5 +1,5 @@
-/* The window's export step, apart from agfas-window.c because the export
- * unit's panel enum shares its names with the window's (AGFAS_PANEL_*). */
+/* The window's export step: an analysis result through agfas-export.h's
+ * composer and writers, kept apart from the window's widgets. */
 #pragma once
 #include "agfas-analysis.h"
 

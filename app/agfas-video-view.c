@@ -1,6 +1,7 @@
 /* See agfas-video-view.h. */
 #include "agfas-video-view.h"
 
+#include "agfas-canvas.h"
 #include "agfas-media-score.h"
 #include "io/video.h"
 
@@ -13,7 +14,8 @@ struct _AgfasVideoView {
   GtkLabel *score_label, *info_label, *frame_label;
   GtkLevelBar *score_bar;
   GtkProgressBar *progress_bar;
-  GtkPicture *canvas;
+  AgfasCanvas *canvas;
+  AgfasView *view;           /* the canvas' zoom and pan */
   GtkAdjustment *timeline_adj;
   GtkBox *strip;
 
@@ -64,10 +66,15 @@ static void update_frame_label(AgfasVideoView *self)
   gtk_label_set_text(self->frame_label, text);
 }
 
-/* The sampled frame's score in the frame line. */
+/* A sampled frame's face box and landmarks on the canvas, and its score
+ * in the frame line. */
 static void update_overlay(AgfasVideoView *self)
 {
   const AgfasFrameScore *s = sample_of_frame(self, self->shown);
+  if (s)
+    agfas_canvas_set_face(self->canvas, s->box, s->landmarks);
+  else
+    agfas_canvas_set_face(self->canvas, NULL, NULL);
   update_frame_label(self);
   if (!s || self->shown != (gint64)gtk_adjustment_get_value(
                               self->timeline_adj))
@@ -97,7 +104,7 @@ static void on_decoded(GObject *source, GAsyncResult *res, gpointer data)
   if (d->generation == self->generation && self->worker == d->worker) {
     if (img) {
       g_autoptr(GdkTexture) tex = image_texture(img);
-      gtk_picture_set_paintable(self->canvas, GDK_PAINTABLE(tex));
+      agfas_canvas_set_texture(self->canvas, tex);
       self->shown = k;
       update_overlay(self);
     } else if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
@@ -393,7 +400,7 @@ void agfas_video_view_open(AgfasVideoView *self, const char *path,
     gtk_box_remove(self->strip, child);
   g_ptr_array_set_size(self->buttons, 0);
   g_ptr_array_set_size(self->scores, 0);
-  gtk_picture_set_paintable(self->canvas, NULL);
+  agfas_canvas_set_texture(self->canvas, NULL);
   gtk_adjustment_configure(self->timeline_adj, 0, 0, 0, 1, 10, 0);
   gtk_widget_set_visible(GTK_WIDGET(self->score_bar), FALSE);
   gtk_label_set_text(self->score_label, "");
@@ -494,10 +501,17 @@ const char *agfas_video_view_get_status_text(AgfasVideoView *self)
   return gtk_label_get_text(self->info_label);
 }
 
+AgfasCanvas *agfas_video_view_get_canvas(AgfasVideoView *self)
+{
+  g_return_val_if_fail(AGFAS_IS_VIDEO_VIEW(self), NULL);
+  return self->canvas;
+}
+
 static void agfas_video_view_dispose(GObject *object)
 {
   AgfasVideoView *self = AGFAS_VIDEO_VIEW(object);
   agfas_video_view_stop(self);
+  g_clear_object(&self->view);
   G_OBJECT_CLASS(agfas_video_view_parent_class)->dispose(object);
 }
 
@@ -515,6 +529,7 @@ static void agfas_video_view_class_init(AgfasVideoViewClass *klass)
   GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
   G_OBJECT_CLASS(klass)->dispose = agfas_video_view_dispose;
   G_OBJECT_CLASS(klass)->finalize = agfas_video_view_finalize;
+  g_type_ensure(AGFAS_TYPE_CANVAS);
   gtk_widget_class_set_template_from_resource(
     wc, "/io/github/agfas/Studio/ui/agfas-video-view.ui");
 #define BIND(name) \
@@ -534,6 +549,8 @@ static void agfas_video_view_init(AgfasVideoView *self)
 {
   gtk_widget_init_template(GTK_WIDGET(self));
   self->shown = -1;
+  self->view = agfas_view_new();
+  agfas_canvas_set_view(self->canvas, self->view);
   self->scores = g_ptr_array_new_with_free_func(
     (GDestroyNotify)agfas_frame_score_free);
   self->buttons = g_ptr_array_new();

@@ -8,6 +8,7 @@
 #include <gtk/gtk.h>
 
 #include "agfas-analysis.h"
+#include "agfas-canvas.h"
 
 G_BEGIN_DECLS
 
@@ -52,6 +53,9 @@ gboolean agfas_video_view_get_video_score(AgfasVideoView *self,
 /* The score line and the status (info) line. */
 const char *agfas_video_view_get_score_text(AgfasVideoView *self);
 const char *agfas_video_view_get_status_text(AgfasVideoView *self);
+/* The canvas: the frame at the timeline's position, with the face box and
+ * landmarks of its analysis when it is a scored sampled frame. */
+AgfasCanvas *agfas_video_view_get_canvas(AgfasVideoView *self);
 /* Stops the decoding and the scoring (the page is left). */
 void agfas_video_view_stop(AgfasVideoView *self);
 

@@ -670,7 +670,7 @@ void agfas_window_open(AgfasWindow *self, GFile *file)
   g_set_object(&self->file, file);
   clear_result(self);  /* export only what is shown */
   gtk_stack_set_visible_child_name(self->stack, "analysis");
-  for (int i = 0; i < AGFAS_PANEL_COUNT; i++)
+  for (int i = 0; i < AGFAS_N_PANELS; i++)
     agfas_panel_show(agfas_window_get_panel(self, i), NULL, NULL);
   gtk_label_set_text(self->score_label, "");
   gtk_label_set_text(self->status_label, "");
@@ -683,13 +683,13 @@ AgfasWindowState agfas_window_get_state(AgfasWindow *self)
   return self->state;
 }
 
-AgfasPanel *agfas_window_get_panel(AgfasWindow *self, AgfasPanelId id)
+AgfasPanel *agfas_window_get_panel(AgfasWindow *self, AgfasPanelKind kind)
 {
   g_return_val_if_fail(AGFAS_IS_WINDOW(self), NULL);
   AgfasPanel *panels[] = { self->input_panel, self->recon_panel,
                            self->heat_panel, self->cue_panel };
-  g_return_val_if_fail(id < AGFAS_PANEL_COUNT, NULL);
-  return panels[id];
+  g_return_val_if_fail((guint)kind < AGFAS_N_PANELS, NULL);
+  return panels[kind];
 }
 
 const char *agfas_window_get_score_text(AgfasWindow *self)

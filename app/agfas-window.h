@@ -6,6 +6,7 @@
 
 #include "agfas-analysis.h"
 #include "agfas-dataset-view.h"
+#include "agfas-export.h"
 #include "agfas-panel.h"
 
 G_BEGIN_DECLS
@@ -21,14 +22,6 @@ typedef enum {
   AGFAS_WINDOW_FAILED,   /* the last analysis failed (status says why) */
 } AgfasWindowState;
 
-typedef enum {
-  AGFAS_PANEL_INPUT,
-  AGFAS_PANEL_RECON,
-  AGFAS_PANEL_HEAT,
-  AGFAS_PANEL_CUE,
-  AGFAS_PANEL_COUNT
-} AgfasPanelId;
-
 AgfasWindow *agfas_window_new(GtkApplication *app, AgfasEngine *engine);
 /* Shows the analysis of file (a local image) and starts it; a manifest
  * (.csv/.jsonl) opens in the dataset browser instead. */
@@ -36,7 +29,8 @@ void agfas_window_open(AgfasWindow *self, GFile *file);
 /* The dataset browser, or NULL until a manifest was opened. */
 AgfasDatasetView *agfas_window_get_dataset_view(AgfasWindow *self);
 AgfasWindowState agfas_window_get_state(AgfasWindow *self);
-AgfasPanel *agfas_window_get_panel(AgfasWindow *self, AgfasPanelId id);
+/* The panel of kind (agfas-export.h's AGFAS_PANEL_*). */
+AgfasPanel *agfas_window_get_panel(AgfasWindow *self, AgfasPanelKind kind);
 /* The score line ("Spoof probability 0.42: live") or why there is none. */
 const char *agfas_window_get_score_text(AgfasWindow *self);
 /* The status line: timing of the last run or its error. */

@@ -6,6 +6,8 @@
 // MODE 1 DQ: per query row, dq_i = scale sum_j dS_ij k_j.
 // MODE 2 DK: per key row, dk_j = scale sum_i dS_ij q_i.
 // MODE 3 DV: per key row, dv_j = sum_i P_ij dO_i.
+// MODE 4 KV: per key row, both (one score recomputation); grad rows are
+// [H*D + H*DV]: dk then dv.
 // One invocation owns one row (its vectors in registers); the workgroup
 // streams BT rows of the other side at a time through shared memory.
 // Workgroup (x: block of WG rows, y: batch * head). Layouts: q, dq
@@ -64,6 +66,7 @@ void main()
   float ra[D];
   float rb[DV];
   float acc[MODE == 3 ? DV : D];
+  float acc_v[MODE == 4 ? DV : 1]; // KV: dv beside dk in acc
   uint abase = (by_query ? qrow(b, ri, h) : krow(b, ri, h)) * D;
   uint bbase = (by_query ? qrow(b, ri, h) : krow(b, ri, h)) * DV;
   UNROLL for (uint d = 0; d < D; d++)
@@ -72,6 +75,8 @@ void main()
     rb[d] = by_query ? LOAD(dout[bbase + d]) : LOAD(v[bbase + d]);
   UNROLL for (uint d = 0; d < acc.length(); d++)
     acc[d] = 0.0;
+  UNROLL for (uint d = 0; d < acc_v.length(); d++)
+    acc_v[d] = 0.0;
 
   uint sbase = ((b * p.heads + h) * p.lq + ri) * 2;
   float m = -3.402823e38, lsum = 0.0; // STATS: online max and sum
@@ -129,6 +134,10 @@ void main()
               float ds = pj * (dp - sd.y);
               UNROLL for (uint d = 0; d < D; d++)
                 acc[d] += ds * ta[j * D + d];
+              if (MODE == 4) {
+                UNROLL for (uint d = 0; d < DV; d++)
+                  acc_v[d] += pj * tb[j * DV + d];
+              }
             }
           }
         }
@@ -144,6 +153,14 @@ void main()
       dsum += rb[d] * LOAD(o[bbase + d]);
     st[sbase] = m + log(lsum);
     st[sbase + 1] = dsum;
+    return;
+  }
+  if (MODE == 4) {
+    uint kvbase = (b * p.lk + ri) * p.heads * (D + DV);
+    UNROLL for (uint d = 0; d < D; d++)
+      grad[kvbase + h * D + d] = STORE_VAL(acc[d] * p.scale);
+    UNROLL for (uint d = 0; d < DV; d++)
+      grad[kvbase + p.heads * D + h * DV + d] = STORE_VAL(acc_v[d]);
     return;
   }
   uint gbase = MODE == 3 ? bbase : abase;

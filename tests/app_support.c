@@ -3,8 +3,12 @@
 
 #include <glib/gstdio.h>
 #include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
 
 #include "agfas-models.h"
+#include "agfas-window.h"
 #include "io/image.h"
 #include "models/presets.h"
 
@@ -99,4 +103,52 @@ void app_test_save_screenshot(GtkWidget *w, const char *name)
   g_autofree char *path = g_build_filename(dir ? dir : ".", name, NULL);
   g_assert_true(gdk_texture_save_to_png(tex, path));
   g_test_message("screenshot: %s", path);
+}
+
+guint app_test_kill_child(const char *flag, const char *arg, char **env,
+                          guint kill_after)
+{
+  GError *error = NULL;
+  g_autofree char *self_exe = g_file_read_link("/proc/self/exe", &error);
+  g_assert_no_error(error);
+  char *argv[] = { self_exe, (char *)flag, (char *)arg, NULL };
+  GPid pid;
+  int out_fd;
+  g_assert_true(g_spawn_async_with_pipes(NULL, argv, env,
+                                         G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                         NULL, &pid, NULL, &out_fd, NULL,
+                                         &error));
+  g_assert_no_error(error);
+  FILE *out = fdopen(out_fd, "r");
+  g_assert_nonnull(out);
+  char line[64];
+  guint acks = 0;
+  gboolean killed = FALSE;
+  while (fgets(line, sizeof line, out)) {
+    g_assert_cmpuint((guint)g_ascii_strtoull(line, NULL, 10), ==, acks);
+    acks++;
+    if (acks == kill_after) {
+      g_assert_cmpint(kill(pid, SIGKILL), ==, 0);
+      killed = TRUE;
+    }
+  }
+  fclose(out);
+  int status = 0;
+  g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+  g_spawn_close_pid(pid);
+  g_assert_true(killed);
+  g_assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  return acks;
+}
+
+void app_test_wait_runs(AgfasWindow *win, guint runs, int seconds)
+{
+  gboolean late = FALSE;
+  guint id = g_timeout_add_seconds(seconds, app_test_set_flag, &late);
+  while (!late && (agfas_window_get_runs_finished(win) < runs ||
+                   agfas_window_get_state(win) == AGFAS_WINDOW_RUNNING))
+    g_main_context_iteration(NULL, TRUE);
+  if (!late)
+    g_source_remove(id);
+  g_assert_false(late);
 }

@@ -52,7 +52,7 @@ void agf_cli_run_clear(AgfCliRun *r)
   g_clear_pointer(&r->err, g_free);
 }
 
-void agf_cli_expect(const AgfCliRun *r, int want, const char *needle)
+void agf_cli_expect_exit(const AgfCliRun *r, int want, const char *needle)
 {
   if (r->status != want)
     g_error("agfas-train exited %d, want %d\nstdout: %s\nstderr: %s",
@@ -61,6 +61,11 @@ void agf_cli_expect(const AgfCliRun *r, int want, const char *needle)
       !(want == 0 && strstr(r->out, needle)))
     g_error("agfas-train output lacks \"%s\"\nstdout: %s\nstderr: %s",
             needle, r->out, r->err);
+}
+
+void agf_cli_expect(const AgfCliRun *r, int want, const char *needle)
+{
+  agf_cli_expect_exit(r, want, needle);
   if (want == 1) {
     /* One line, prefixed. */
     g_assert_true(g_str_has_prefix(r->err, "agfas-train: error: "));
@@ -69,8 +74,45 @@ void agf_cli_expect(const AgfCliRun *r, int want, const char *needle)
   }
 }
 
-void agf_cli_check(AgfCliRun r, int want, const char *needle)
+void agf_cli_check(AgfCliRun *r, int want, const char *needle)
 {
-  agf_cli_expect(&r, want, needle);
-  agf_cli_run_clear(&r);
+  agf_cli_expect(r, want, needle);
+  agf_cli_run_clear(r);
+}
+
+char *agf_cli_run_ok(const char *const *argv, char *const *env)
+{
+  g_autofree char *err = NULL;
+  char *out = NULL;
+  int status = 0;
+  GError *error = NULL;
+  g_assert_true(g_spawn_sync(NULL, (char **)argv, (char **)env,
+                             G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status,
+                             &error));
+  g_assert_no_error(error);
+  if (!g_spawn_check_wait_status(status, NULL))
+    g_error("%s failed:\n%s\n%s", argv[0], out, err);
+  return out;
+}
+
+JsonObject *agf_test_read_json(const char *path, JsonParser **parser)
+{
+  GError *error = NULL;
+  *parser = json_parser_new();
+  g_assert_true(json_parser_load_from_file(*parser, path, &error));
+  g_assert_no_error(error);
+  JsonObject *root = json_node_get_object(json_parser_get_root(*parser));
+  g_assert_nonnull(root);
+  return root;
+}
+
+JsonArray *agf_bench_results(const char *path, const char *schema,
+                             JsonParser **parser)
+{
+  JsonObject *root = agf_test_read_json(path, parser);
+  g_assert_cmpstr(json_object_get_string_member(root, "schema"), ==, schema);
+  g_assert_cmpint(json_object_get_int_member(root, "threads"), >, 0);
+  JsonArray *res = json_object_get_array_member(root, "results");
+  g_assert_nonnull(res);
+  return res;
 }

@@ -4,6 +4,7 @@
 #pragma once
 #include <stdarg.h>
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -26,10 +27,25 @@ AgfCliRun agf_cli_run(const char *first, ...) G_GNUC_NULL_TERMINATED;
 void agf_cli_run_clear(AgfCliRun *r);
 
 /* Asserts r exited want and, unless needle is NULL, that needle is in its
- * stderr or, for a run that exited 0, its stdout. A run that exited 1 must
- * have said one line on stderr, prefixed "agfas-train: error: ". */
+ * stderr or, for a run that exited 0, its stdout. */
+void agf_cli_expect_exit(const AgfCliRun *r, int want, const char *needle);
+/* agf_cli_expect_exit; a run that exited 1 must also have said just one
+ * line on stderr, prefixed "agfas-train: error: " (a command that fails
+ * after progress lines needs agf_cli_expect_exit). */
 void agf_cli_expect(const AgfCliRun *r, int want, const char *needle);
 /* agf_cli_expect, then frees r's outputs. */
-void agf_cli_check(AgfCliRun r, int want, const char *needle);
+void agf_cli_check(AgfCliRun *r, int want, const char *needle);
+
+/* Runs argv (argv[0] a program path) in env (NULL: ours); fails the test,
+ * showing both outputs, unless it exits 0. Returns its stdout. */
+char *agf_cli_run_ok(const char *const *argv, char *const *env);
+
+/* The root object of the JSON file at path, kept by *parser (asserts the
+ * file parses to an object). */
+JsonObject *agf_test_read_json(const char *path, JsonParser **parser);
+/* The "results" of an agfas-bench JSON file at path, kept by *parser, after
+ * checking its "schema" is schema and its "threads" positive. */
+JsonArray *agf_bench_results(const char *path, const char *schema,
+                             JsonParser **parser);
 
 G_END_DECLS

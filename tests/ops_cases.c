@@ -374,6 +374,8 @@ const OpCase agf_op_cases[] = {
   UB("log", AGF_UNARY_LOG, 0, T_TRANS, XR(0.1f, 4, 3, 17), X(3, 17)),
   /* 4097 elements: past one chunk of the vectorized sigmoid. */
   UB("silu_4097", AGF_UNARY_SILU, 0, T_TRANS, XR(-8, 8, 4097), X(4097)),
+  /* Past one chunk of the vectorized GELU gradient; its tails included. */
+  UB("gelu_4097", AGF_UNARY_GELU, 0, T_TRANS, XR(-12, 12, 4097), X(4097)),
 #undef UB
 
   /* conv2d_bwd_data: dy, w (h, w: the forward input's size);
@@ -459,16 +461,18 @@ const OpCase agf_op_cases[] = {
   AB("stats_" nm, AGF_ATTN_GRAD_STATS, sc, b, lq, lk, h, d, dv), \
   AB("dq_" nm, AGF_ATTN_GRAD_Q, sc, b, lq, lk, h, d, dv), \
   AB("dk_" nm, AGF_ATTN_GRAD_K, sc, b, lq, lk, h, d, dv), \
-  AB("dv_" nm, AGF_ATTN_GRAD_V, sc, b, lq, lk, h, d, dv)
+  AB("dv_" nm, AGF_ATTN_GRAD_V, sc, b, lq, lk, h, d, dv), \
+  AB("dkv_" nm, AGF_ATTN_GRAD_KV, sc, b, lq, lk, h, d, dv)
   AB4("self_l17_h2_d8", 0, 1, 17, 17, 2, 8, 8),
   AB4("cross_b2_lq9_lk31_h3_d8_dv5", 0, 2, 9, 31, 3, 8, 5),
   /* Past one tile of queries (64) and of keys (128). */
   AB4("lq70_lk130_h2_d16_dv24_scale0.3", 0.3f, 1, 70, 130, 2, 16, 24),
   AB4("lq1_lk3_h1_d8", 0, 1, 1, 3, 1, 8, 8),
   /* One key: P = 1, so dq and dk are 0 up to rounding (nothing to
-   * compare); the stats and dv still have values. */
+   * compare); the stats and dv (alone or beside dk) still have values. */
   AB("stats_l1_h1_d8", AGF_ATTN_GRAD_STATS, 0, 1, 1, 1, 1, 8, 8),
   AB("dv_l1_h1_d8", AGF_ATTN_GRAD_V, 0, 1, 1, 1, 1, 8, 8),
+  AB("dkv_l1_h1_d8", AGF_ATTN_GRAD_KV, 0, 1, 1, 1, 1, 8, 8),
 #undef AB4
 #undef AB
 

@@ -325,10 +325,13 @@ static float *naive_attention_bwd(const OpCase *c, float *const *in, int64_t *nu
   const int64_t D = c->in[0].shape[2] / H, Dv = c->in[2].shape[2] / H;
   const double scale = p->scale ? p->scale : 1 / sqrt((double)D);
   const float *q = in[0], *k = in[1], *v = in[2], *o = in[3], *dO = in[4];
+  /* KV rows hold dk [H*D] then dv [H*Dv]. */
+  const gboolean kv = p->which == AGF_ATTN_GRAD_KV;
   const int64_t nout = p->which == AGF_ATTN_GRAD_STATS ? B * H * Lq * 2
                        : p->which == AGF_ATTN_GRAD_V   ? B * Lk * H * Dv
                        : p->which == AGF_ATTN_GRAD_K   ? B * Lk * H * D
-                                                       : B * Lq * H * D;
+                       : kv ? B * Lk * H * (D + Dv)
+                            : B * Lq * H * D;
   double *acc = g_new0(double, nout);
   double *P = g_new(double, Lq * Lk), *dS = g_new(double, Lq * Lk);
 #define Q(i, e) q[(b * Lq + (i)) * H * D + h * D + (e)]
@@ -370,9 +373,16 @@ static float *naive_attention_bwd(const OpCase *c, float *const *in, int64_t *nu
           else if (p->which == AGF_ATTN_GRAD_K)
             for (int64_t e = 0; e < D; e++)
               acc[(b * Lk + j) * H * D + h * D + e] += scale * dS[i * Lk + j] * Q(i, e);
-          else
+          else if (p->which == AGF_ATTN_GRAD_V)
             for (int64_t e = 0; e < Dv; e++)
               acc[(b * Lk + j) * H * Dv + h * Dv + e] += P[i * Lk + j] * QO(dO, i, e);
+          else {
+            double *row = acc + (b * Lk + j) * H * (D + Dv);
+            for (int64_t e = 0; e < D; e++)
+              row[h * D + e] += scale * dS[i * Lk + j] * Q(i, e);
+            for (int64_t e = 0; e < Dv; e++)
+              row[H * D + h * Dv + e] += P[i * Lk + j] * QO(dO, i, e);
+          }
         }
       }
 #undef Q

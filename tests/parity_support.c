@@ -144,19 +144,6 @@ char *parity_mutate(const char *src, const char *dir, const char *drop,
   return path;
 }
 
-void parity_rm_dir(const char *dir)
-{
-  GDir *d = g_dir_open(dir, 0, NULL);
-  const char *name;
-  while (d && (name = g_dir_read_name(d))) {
-    g_autofree char *p = g_build_filename(dir, name, NULL);
-    g_unlink(p);
-  }
-  if (d)
-    g_dir_close(d);
-  g_rmdir(dir);
-}
-
 void parity_expect_load_error(const char *path, ParityLoadFn load,
                               gconstpointer data, const char *tensor,
                               int code)
@@ -189,5 +176,35 @@ void parity_check_load_errors(const char *file, ParityLoadFn load,
     g_autofree char *p = parity_mutate(src, dir, *missing, NULL);
     parity_expect_load_error(p, load, data, *missing, AGF_ERROR_FORMAT);
   }
-  parity_rm_dir(dir);
+  agf_test_remove_tree(dir);
+}
+
+static void net_load_errors(gconstpointer data)
+{
+  const ParityNetTests *t = data;
+  parity_check_load_errors(t->golden, t->load, NULL, t->wrong, t->missing);
+}
+
+int parity_net_main(const ParityNetTests *t)
+{
+  g_autofree char *config = g_strdup_printf("/%s/config", t->name);
+  g_autofree char *params = g_strdup_printf("/%s/%s", t->name,
+                                            t->params_path);
+  g_autofree char *cpu = g_strdup_printf("/%s/parity-cpu", t->name);
+  g_autofree char *cpu16 = g_strdup_printf("/%s/parity-cpu-f16", t->name);
+  g_autofree char *vk = g_strdup_printf("/%s/parity-vulkan", t->name);
+  g_autofree char *load = g_strdup_printf("/%s/load-errors", t->name);
+  if (t->config)
+    g_test_add_func(config, t->config);
+  if (t->params)
+    g_test_add_func(params, t->params);
+  if (t->parity) {
+    parity_add_cpu(cpu, t->parity, t->f32);
+    if (t->f16)
+      parity_add_cpu(cpu16, t->parity, t->f16);
+    parity_add_vulkan(vk, t->parity, t->f32);
+  }
+  g_test_add_data_func(load, t, net_load_errors);
+  int rc = g_test_run();
+  return agf_test_finish() ? 1 : rc;
 }

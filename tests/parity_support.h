@@ -34,8 +34,6 @@ void parity_add_vulkan(const char *path, ParityRunFn fn, gconstpointer data);
  * reshape given a wrong shape (either may be NULL). */
 char *parity_mutate(const char *src, const char *dir, const char *drop,
                     const char *reshape);
-/* Removes the files of a scratch folder, then the folder. */
-void parity_rm_dir(const char *dir);
 
 /* Loads (and frees) the network of the test from w; FALSE with the error
  * when the load fails. */
@@ -51,5 +49,32 @@ void parity_expect_load_error(const char *path, ParityLoadFn load,
 void parity_check_load_errors(const char *file, ParityLoadFn load,
                               gconstpointer data, const char *const *wrong,
                               const char *const *missing);
+
+/* A parity run's precision: weights (and activations) in dt, outputs
+ * within tol of the reference. */
+typedef struct {
+  AgfDType dt;
+  double tol;
+} ParityPrecision;
+
+/* The usual tests of one network, under "/<name>/": "config" and
+ * "<params_path>" (each run when non-NULL); when parity is non-NULL,
+ * "parity-cpu" and "parity-vulkan" (parity with data f32) and
+ * "parity-cpu-f16" (with data f16, when non-NULL); then "load-errors" (parity_check_load_errors of golden
+ * with load, wrong and missing). */
+typedef struct {
+  const char *name;
+  GTestFunc config;
+  const char *params_path;
+  GTestFunc params;
+  ParityRunFn parity;
+  gconstpointer f32, f16;
+  const char *golden;
+  ParityLoadFn load;
+  const char *const *wrong, *const *missing;
+} ParityNetTests;
+/* Registers t's tests (t must outlive the run), runs every registered
+ * test and returns main's exit status (failing on validation messages). */
+int parity_net_main(const ParityNetTests *t);
 
 G_END_DECLS

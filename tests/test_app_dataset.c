@@ -8,10 +8,8 @@
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "agfas-application.h"
 #include "app_support.h"
@@ -327,37 +325,9 @@ static void test_kill(void)
   g_autofree char *dir = g_dir_make_tmp("agfas-dskill-XXXXXX", &error);
   g_assert_no_error(error);
   g_autofree char *path = write_dataset(dir);
-  g_autofree char *self_exe = g_file_read_link("/proc/self/exe", &error);
-  g_assert_no_error(error);
   g_auto(GStrv) env = g_get_environ();
   env = g_environ_setenv(env, "AGFAS_MODELS_DIR", dir, TRUE);
-  char *argv[] = { self_exe, (char *)CHILD_FLAG, path, NULL };
-  GPid pid;
-  int out_fd;
-  g_assert_true(g_spawn_async_with_pipes(NULL, argv, env,
-                                         G_SPAWN_DO_NOT_REAP_CHILD, NULL,
-                                         NULL, &pid, NULL, &out_fd, NULL,
-                                         &error));
-  g_assert_no_error(error);
-  FILE *out = fdopen(out_fd, "r");
-  g_assert_nonnull(out);
-  char line[64];
-  guint acks = 0;
-  gboolean killed = FALSE;
-  while (fgets(line, sizeof line, out)) {
-    g_assert_cmpuint((guint)g_ascii_strtoull(line, NULL, 10), ==, acks);
-    acks++;
-    if (acks == KILL_AFTER_ACKS) {
-      g_assert_cmpint(kill(pid, SIGKILL), ==, 0);
-      killed = TRUE;
-    }
-  }
-  fclose(out);
-  int status = 0;
-  g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
-  g_spawn_close_pid(pid);
-  g_assert_true(killed);
-  g_assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  guint acks = app_test_kill_child(CHILD_FLAG, path, env, KILL_AFTER_ACKS);
   g_test_message("child killed after %u acknowledged labels", acks);
 
   /* Reopen: every acknowledged label is there; the one in flight at the

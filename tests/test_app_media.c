@@ -69,6 +69,48 @@ static gboolean frame_shown(gpointer data)
          agfas_video_view_get_position(v);
 }
 
+/* The generated clips hold no face: the analysis draws the stand-in, the
+ * centre square of the frame, with the template's landmarks inside it. */
+static void assert_stand_in_face(AgfasCanvas *c)
+{
+  GdkTexture *tex = agfas_canvas_get_texture(c);
+  g_assert_nonnull(tex);
+  double w = gdk_texture_get_width(tex), h = gdk_texture_get_height(tex);
+  float box[4], lm[AGF_FACE_N_LANDMARKS][2];
+  g_assert_true(agfas_canvas_get_face(c, box, lm));
+  double side = MIN(w, h);
+  g_assert_cmpfloat_with_epsilon(box[0], (w - side) / 2, 1e-3);
+  g_assert_cmpfloat_with_epsilon(box[1], (h - side) / 2, 1e-3);
+  g_assert_cmpfloat_with_epsilon(box[2], (w + side) / 2 - 1, 1e-3);
+  g_assert_cmpfloat_with_epsilon(box[3], (h + side) / 2 - 1, 1e-3);
+  for (int i = 0; i < AGF_FACE_N_LANDMARKS; i++) {
+    g_assert_cmpfloat(lm[i][0], >, box[0]);
+    g_assert_cmpfloat(lm[i][0], <, box[2]);
+    g_assert_cmpfloat(lm[i][1], >, box[1]);
+    g_assert_cmpfloat(lm[i][1], <, box[3]);
+  }
+}
+
+/* c lies inside win and draws its whole texture inside itself. */
+static void assert_fits(AgfasCanvas *c, AgfasWindow *w)
+{
+  graphene_rect_t r;
+  g_assert_true(gtk_widget_compute_bounds(GTK_WIDGET(c), GTK_WIDGET(w), &r));
+  g_test_message("canvas %.0f x %.0f at y %.0f in a %d x %d window",
+                 r.size.width, r.size.height, r.origin.y,
+                 gtk_widget_get_width(GTK_WIDGET(w)),
+                 gtk_widget_get_height(GTK_WIDGET(w)));
+  g_assert_cmpfloat(r.size.height, >, 0);
+  g_assert_cmpfloat(r.origin.y + r.size.height, <=,
+                    gtk_widget_get_height(GTK_WIDGET(w)));
+  GdkTexture *tex = agfas_canvas_get_texture(c);
+  double s = agfas_canvas_get_fit_scale(c);
+  g_assert_cmpfloat(s, >, 0);
+  g_assert_cmpfloat(s * gdk_texture_get_width(tex), <=, r.size.width + 0.5);
+  g_assert_cmpfloat(s * gdk_texture_get_height(tex), <=,
+                    r.size.height + 0.5);
+}
+
 static void test_video(void)
 {
   g_autofree char *path = write_video("clip.mp4", N_VIDEO_FRAMES);
@@ -105,12 +147,21 @@ static void test_video(void)
   g_signal_emit_by_name(agfas_video_view_get_sample_button(v, 3), "clicked");
   g_assert_cmpint(agfas_video_view_get_position(v), ==, idx[3]);
   wait_for(frame_shown, v, 20);
-  /* Scrubbing to another frame. */
+  /* A sampled frame shows the box and landmarks its analysis used. */
+  AgfasCanvas *canvas = agfas_video_view_get_canvas(v);
+  assert_stand_in_face(canvas);
+  g_assert_cmpint(gdk_texture_get_width(agfas_canvas_get_texture(canvas)),
+                  ==, 64);
+  /* Scrubbing to another frame: not sampled, so not analysed, no box. */
+  g_assert_cmpint(idx[n - 1], <, N_VIDEO_FRAMES - 1);
   agfas_video_view_seek(v, N_VIDEO_FRAMES - 1);
   wait_for(frame_shown, v, 20);
+  g_assert_false(agfas_canvas_get_face(canvas, NULL, NULL));
   agfas_video_view_seek(v, idx[4]);
   wait_for(frame_shown, v, 20);
+  assert_stand_in_face(canvas);
   app_test_settle(200);
+  assert_fits(canvas, win);
   app_test_save_screenshot(GTK_WIDGET(win), "app-media-video.png");
 
   /* Opened files are recent files, newest first, in the menu. */
@@ -161,6 +212,14 @@ static char *make_folder(void)
   return dir;
 }
 
+static gboolean thumbnails_loaded(gpointer data)
+{
+  for (guint i = 0; i < agfas_dataset_view_get_n_shown(data); i++)
+    if (!agfas_dataset_view_get_thumbnail(data, i))
+      return FALSE;
+  return TRUE;
+}
+
 static void test_folder(void)
 {
   g_autofree char *dir = make_folder();
@@ -184,6 +243,15 @@ static void test_folder(void)
                                            "s", "print"));
   g_assert_cmpint(agfas_label_store_get_kind(store, 0), ==,
                   AGFAS_LABEL_KIND_PRINT);
+  /* Every row has a thumbnail, the video's from its first sampled frame
+   * (64 x 48, scaled to at most 48 pixels a side). */
+  wait_for(thumbnails_loaded, dv, 30);
+  guint video_row = 0;
+  while (agfas_dataset_view_get_item_at(dv, video_row) != 2)
+    g_assert_cmpuint(++video_row, <, agfas_dataset_view_get_n_shown(dv));
+  GdkPaintable *thumb = agfas_dataset_view_get_thumbnail(dv, video_row);
+  g_assert_cmpint(gdk_paintable_get_intrinsic_width(thumb), ==, 48);
+  g_assert_cmpint(gdk_paintable_get_intrinsic_height(thumb), ==, 36);
   app_test_settle(300);
   app_test_save_screenshot(GTK_WIDGET(win), "app-media-folder.png");
 
@@ -273,6 +341,11 @@ static gboolean live_scored(gpointer data)
   return agfas_live_view_get_n_scored(data) >= 2;
 }
 
+static gboolean live_face_shown(gpointer data)
+{
+  return agfas_canvas_get_face(data, NULL, NULL);
+}
+
 static void test_camera(void)
 {
   /* No camera on the test machine: the page says so. */
@@ -303,10 +376,19 @@ static void test_camera(void)
   const char *score = agfas_live_view_get_score_text(live);
   g_assert_true(g_str_has_prefix(score, "LIVE") ||
                 g_str_has_prefix(score, "SPOOF"));
-  app_test_settle(200);
-  app_test_save_screenshot(GTK_WIDGET(win), "app-media-live.png");
+  /* The frame on the canvas carries its analysis' face box, and the page
+   * fits the window (its default 1280 x 760: a frame at the full width
+   * would be 940 high). */
+  AgfasCanvas *canvas = agfas_live_view_get_canvas(live);
+  wait_for(live_face_shown, canvas, 30);
+  /* Stopped at once: the next frame would replace this one and its box. */
   agfas_live_view_stop(live);
   g_assert_cmpint(agfas_live_view_get_state(live), ==, AGFAS_LIVE_IDLE);
+  assert_stand_in_face(canvas);
+  app_test_settle(200);
+  assert_fits(canvas, win);
+  g_assert_cmpint(gtk_widget_get_height(GTK_WIDGET(win)), <=, 760);
+  app_test_save_screenshot(GTK_WIDGET(win), "app-media-live.png");
 }
 
 static void test_recent_list(void)

@@ -14,18 +14,6 @@
 #include "app_support.h"
 #include "nn/error.h"
 
-static void wait_done(AgfasWindow *win, int seconds)
-{
-  gboolean late = FALSE;
-  guint id = g_timeout_add_seconds(seconds, app_test_set_flag, &late);
-  while (!late && (agfas_window_get_runs_finished(win) < 1 ||
-                   agfas_window_get_state(win) == AGFAS_WINDOW_RUNNING))
-    g_main_context_iteration(NULL, TRUE);
-  if (!late)
-    g_source_remove(id);
-  g_assert_false(late);
-}
-
 /* The sample box's buttons: live, then print. */
 static void sample_buttons(AgfasWindow *win, GtkWidget **box,
                            GtkWidget *buttons[2])
@@ -85,7 +73,7 @@ static void test_sample(void)
   g_signal_emit_by_name(buttons[1], "clicked");
   g_assert_cmpint(agfas_window_get_state(win), ==, AGFAS_WINDOW_RUNNING);
   g_assert_cmpstr(gtk_window_get_title(GTK_WINDOW(win)), ==, "print.png");
-  wait_done(win, 300);
+  app_test_wait_runs(win, 1, 300);
   g_assert_cmpint(agfas_window_get_state(win), ==, AGFAS_WINDOW_DONE);
   app_test_settle(200);
   app_test_save_screenshot(GTK_WIDGET(win), "app-sample-print.png");
@@ -93,7 +81,7 @@ static void test_sample(void)
   g_action_group_activate_action(G_ACTION_GROUP(win), "open-sample",
                                  g_variant_new_string("live"));
   g_assert_cmpstr(gtk_window_get_title(GTK_WINDOW(win)), ==, "live.png");
-  wait_done(win, 300);
+  app_test_wait_runs(win, 1, 300);
   /* An unknown kind opens nothing and leaves the pair available. */
   g_action_group_activate_action(G_ACTION_GROUP(win), "open-sample",
                                  g_variant_new_string("video"));

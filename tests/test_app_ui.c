@@ -21,23 +21,9 @@ typedef struct {
   AgfasWindow *win;
 } Fixture;
 
-/* Runs the main loop until the window has finished `runs` analyses and is
- * idle (or the deadline passes: a failure). */
-static void wait_runs(AgfasWindow *win, guint runs, int seconds)
-{
-  gboolean late = FALSE;
-  guint id = g_timeout_add_seconds(seconds, app_test_set_flag, &late);
-  while (!late && (agfas_window_get_runs_finished(win) < runs ||
-                   agfas_window_get_state(win) == AGFAS_WINDOW_RUNNING))
-    g_main_context_iteration(NULL, TRUE);
-  if (!late)
-    g_source_remove(id);
-  g_assert_false(late);
-}
-
 static void assert_panels(AgfasWindow *win)
 {
-  for (int i = 0; i < AGFAS_PANEL_COUNT; i++) {
+  for (int i = 0; i < AGFAS_N_PANELS; i++) {
     AgfasPanel *p = agfas_window_get_panel(win, i);
     GdkTexture *t = agfas_canvas_get_texture(agfas_panel_get_canvas(p));
     g_assert_nonnull(t);
@@ -73,7 +59,7 @@ static void test_analysis(void)
   g_application_open(G_APPLICATION(f.app), &file, 1, "");
   g_assert_true(agfas_application_get_window(f.app) == f.win);
   g_assert_cmpint(agfas_window_get_state(f.win), ==, AGFAS_WINDOW_RUNNING);
-  wait_runs(f.win, 1, 300);
+  app_test_wait_runs(f.win, 1, 300);
   g_assert_cmpint(agfas_window_get_state(f.win), ==, AGFAS_WINDOW_DONE);
   assert_panels(f.win);
   g_assert_nonnull(strstr(agfas_window_get_score_text(f.win),
@@ -113,7 +99,7 @@ static void test_analysis(void)
     GTK_WIDGET(f.win), AGFAS_TYPE_WINDOW, "mask_switch"));
   gtk_drop_down_set_selected(cmap, 2); /* turbo */
   gtk_switch_set_active(mask, FALSE);
-  wait_runs(f.win, before + 1, 300);
+  app_test_wait_runs(f.win, before + 1, 300);
   g_assert_cmpint(agfas_window_get_runs_finished(f.win), ==, before + 1);
   g_assert_cmpint(agfas_window_get_state(f.win), ==, AGFAS_WINDOW_DONE);
   assert_panels(f.win);
@@ -123,7 +109,7 @@ static void test_analysis(void)
 
   gtk_drop_down_set_selected(cmap, 1); /* inferno, the default look */
   gtk_switch_set_active(mask, TRUE);
-  wait_runs(f.win, before + 2, 300);
+  app_test_wait_runs(f.win, before + 2, 300);
   app_test_settle(300);
   app_test_save_screenshot(GTK_WIDGET(f.win), "app-ui-analysis.png");
 
@@ -189,7 +175,7 @@ static void test_analysis(void)
   g_assert_cmpuint(g_list_model_get_n_items(gtk_drop_down_get_model(device)),
                    >=, 2);
   gtk_drop_down_set_selected(device, 1); /* the CPU backend, explicitly */
-  wait_runs(f.win, before + 3, 300);
+  app_test_wait_runs(f.win, before + 3, 300);
   g_assert_cmpint(agfas_window_get_state(f.win), ==, AGFAS_WINDOW_DONE);
   assert_panels(f.win);
   const char *score = agfas_window_get_score_text(f.win);

@@ -17,18 +17,6 @@
 #include "io/safetensors.h"
 #include "models/presets.h"
 
-static void wait_runs(AgfasWindow *win, guint runs, int seconds)
-{
-  gboolean late = FALSE;
-  guint id = g_timeout_add_seconds(seconds, app_test_set_flag, &late);
-  while (!late && (agfas_window_get_runs_finished(win) < runs ||
-                   agfas_window_get_state(win) == AGFAS_WINDOW_RUNNING))
-    g_main_context_iteration(NULL, TRUE);
-  if (!late)
-    g_source_remove(id);
-  g_assert_false(late);
-}
-
 static gpointer child(AgfasWindow *win, const char *name)
 {
   gpointer w = gtk_widget_get_template_child(GTK_WIDGET(win),
@@ -37,7 +25,7 @@ static gpointer child(AgfasWindow *win, const char *name)
   return w;
 }
 
-static AgfasCanvas *canvas(AgfasWindow *win, AgfasPanelId id)
+static AgfasCanvas *canvas(AgfasWindow *win, AgfasPanelKind id)
 {
   return agfas_panel_get_canvas(agfas_window_get_panel(win, id));
 }
@@ -218,7 +206,7 @@ static void check_models(AgfasWindow *win, const char *root)
   g_assert_cmpstr(agfas_models_button_get_state_text(mb, AGFAS_MODEL_OANET),
                   ==, "Installed, loads on the next analysis");
   g_assert_cmpint(agfas_window_get_state(win), ==, AGFAS_WINDOW_RUNNING);
-  wait_runs(win, before + 1, 120);
+  app_test_wait_runs(win, before + 1, 120);
   g_assert_cmpstr(agfas_models_button_get_state_text(mb, AGFAS_MODEL_OANET),
                   ==, "Loaded");
   g_assert_nonnull(strstr(agfas_window_get_score_text(win),
@@ -290,7 +278,7 @@ static void test_view(void)
   g_autoptr(GFile) file = g_file_new_for_path(png);
   g_application_open(G_APPLICATION(app), &file, 1, "");
   AgfasWindow *win = agfas_application_get_window(app);
-  wait_runs(win, 1, 120);
+  app_test_wait_runs(win, 1, 120);
   g_assert_cmpint(agfas_window_get_state(win), ==, AGFAS_WINDOW_DONE);
   app_test_settle(300);
 

@@ -53,17 +53,13 @@ static void test_param_count_sd15(void)
 }
 
 /* fp32 within TOL; f16 weights (and activations) get a looser bound. */
-typedef struct {
-  AgfDType dt;
-  double tol;
-} Precision;
-
-static const Precision f32 = { AGF_F32, TOL }, f16 = { AGF_F16, TOL_F16 };
+static const ParityPrecision f32 = { AGF_F32, TOL },
+                             f16 = { AGF_F16, TOL_F16 };
 
 static void parity(AgfDevice *dev, gconstpointer data)
 {
-  const AgfDType dt = ((const Precision *)data)->dt;
-  const double tol = ((const Precision *)data)->tol;
+  const AgfDType dt = ((const ParityPrecision *)data)->dt;
+  const double tol = ((const ParityPrecision *)data)->tol;
   GError *error = NULL;
   g_autoptr(AgfWeights) w = parity_open(GOLDEN, dev, dt);
   g_autoptr(AgfAutoencoderKL) vae = agf_autoencoder_kl_new(w, &error);
@@ -103,25 +99,16 @@ static gboolean load(AgfWeights *w, gconstpointer data, GError **error)
   return vae != NULL;
 }
 
-static void test_load_errors(void)
+int main(int argc, char **argv)
 {
+  g_test_init(&argc, &argv, NULL);
   static const char *const wrong[] = {
     "decoder.up_blocks.1.resnets.0.conv_shortcut.weight", NULL };
   /* An old-name attention tensor: the decoder's block uses them. */
   static const char *const missing[] = {
     "decoder.mid_block.attentions.0.proj_attn.bias", NULL };
-  parity_check_load_errors(GOLDEN, load, NULL, wrong, missing);
-}
-
-int main(int argc, char **argv)
-{
-  g_test_init(&argc, &argv, NULL);
-  g_test_add_func("/autoencoder_kl/config", test_config);
-  g_test_add_func("/autoencoder_kl/param-count-sd15", test_param_count_sd15);
-  parity_add_cpu("/autoencoder_kl/parity-cpu", parity, &f32);
-  parity_add_cpu("/autoencoder_kl/parity-cpu-f16", parity, &f16);
-  parity_add_vulkan("/autoencoder_kl/parity-vulkan", parity, &f32);
-  g_test_add_func("/autoencoder_kl/load-errors", test_load_errors);
-  int rc = g_test_run();
-  return agf_test_finish() ? 1 : rc;
+  static const ParityNetTests t = {
+    "autoencoder_kl", test_config, "param-count-sd15", test_param_count_sd15,
+    parity, &f32, &f16, GOLDEN, load, wrong, missing };
+  return parity_net_main(&t);
 }

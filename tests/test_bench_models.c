@@ -2,32 +2,14 @@
  * on the CPU backend writes valid JSON with a timed row, and a peak memory,
  * for every network and the reconstruction. Functional only: no timing
  * thresholds (the machine's load decides those). */
-#include <glib.h>
-#include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
 #include <string.h>
+#include "cli_support.h"
+#include "test_support.h"
 
 static const char *const networks[] = {
   "vae_encode", "vae_decode", "unet", "iresnet", "oanet", "resnet18",
   "mobilefacenet", "pnet", "reconstruct"
 };
-
-static void remove_tree(const char *dir)
-{
-  GDir *d = g_dir_open(dir, 0, NULL);
-  if (!d)
-    return;
-  const char *name;
-  while ((name = g_dir_read_name(d))) {
-    g_autofree char *p = g_build_filename(dir, name, NULL);
-    if (g_file_test(p, G_FILE_TEST_IS_DIR))
-      remove_tree(p);
-    else
-      g_remove(p);
-  }
-  g_dir_close(d);
-  g_rmdir(dir);
-}
 
 static void test_quick_json(void)
 {
@@ -36,32 +18,15 @@ static void test_quick_json(void)
     g_test_skip("AGFAS_BENCH is not set (run through meson test)");
     return;
   }
-  g_autoptr(GError) error = NULL;
-  g_autofree char *dir = g_dir_make_tmp("agfas-bench-test-XXXXXX", &error);
-  g_assert_no_error(error);
+  g_autofree char *dir = agf_test_make_tmp("agfas-bench-test-XXXXXX");
   g_autofree char *json = g_build_filename(dir, "models.json", NULL);
   g_autofree char *cache = g_build_filename(dir, "cache", NULL);
   const char *argv[] = { bin, "models", "--quick", "--preset", "tiny",
                          "--device", "cpu", "--json", json, "--cache-dir",
                          cache, NULL };
-  g_autofree char *out = NULL, *err = NULL;
-  int status = 0;
-  g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL,
-                             NULL, &out, &err, &status, &error));
-  g_assert_no_error(error);
-  if (!g_spawn_check_wait_status(status, NULL))
-    g_error("agfas-bench models failed:\n%s\n%s", out, err);
-
-  g_autoptr(JsonParser) parser = json_parser_new();
-  g_assert_true(json_parser_load_from_file(parser, json, &error));
-  g_assert_no_error(error);
-  JsonObject *root = json_node_get_object(json_parser_get_root(parser));
-  g_assert_nonnull(root);
-  g_assert_cmpstr(json_object_get_string_member(root, "schema"), ==,
-                  "agfas-bench-models/1");
-  g_assert_cmpint(json_object_get_int_member(root, "threads"), >, 0);
-  JsonArray *res = json_object_get_array_member(root, "results");
-  g_assert_nonnull(res);
+  g_autofree char *out = agf_cli_run_ok(argv, NULL);
+  g_autoptr(JsonParser) parser = NULL;
+  JsonArray *res = agf_bench_results(json, "agfas-bench-models/1", &parser);
   for (guint k = 0; k < G_N_ELEMENTS(networks); k++) {
     gboolean found = FALSE;
     for (guint i = 0; i < json_array_get_length(res); i++) {
@@ -78,7 +43,7 @@ static void test_quick_json(void)
     if (!found)
       g_error("no %s row in %s:\n%s", networks[k], json, out);
   }
-  remove_tree(dir);
+  agf_test_remove_tree(dir);
 }
 
 int main(int argc, char **argv)

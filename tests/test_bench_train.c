@@ -5,30 +5,12 @@
  * --torch and each of our rows carries its ratio to the torch-cpu row of
  * the same step. Functional only: no timing thresholds (the machine's load
  * decides those). */
-#include <glib.h>
-#include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
+#include "cli_support.h"
+#include "test_support.h"
 
 static const char *const steps[] = { "unet", "vit", "dfg", "oanet", "cue" };
-
-static void remove_tree(const char *dir)
-{
-  GDir *d = g_dir_open(dir, 0, NULL);
-  if (!d)
-    return;
-  const char *name;
-  while ((name = g_dir_read_name(d))) {
-    g_autofree char *p = g_build_filename(dir, name, NULL);
-    if (g_file_test(p, G_FILE_TEST_IS_DIR))
-      remove_tree(p);
-    else
-      g_remove(p);
-  }
-  g_dir_close(d);
-  g_rmdir(dir);
-}
 
 static gboolean have_torch(void)
 {
@@ -63,38 +45,22 @@ static void test_quick_json(void)
   const gboolean torch = have_torch();
   if (!torch)
     g_test_message("no torch in /usr/bin/python3: checking our rows only");
-  g_autoptr(GError) error = NULL;
-  g_autofree char *dir = g_dir_make_tmp("agfas-bench-train-XXXXXX", &error);
-  g_assert_no_error(error);
+  g_autofree char *dir = agf_test_make_tmp("agfas-bench-train-XXXXXX");
   g_autofree char *json = g_build_filename(dir, "train.json", NULL);
   g_autofree char *cache = g_build_filename(dir, "cache", NULL);
   const char *argv[] = { bin, "train", "--quick", "--device", "cpu", "--json",
                          json, "--cache-dir", cache, torch ? "--torch" : NULL,
                          NULL };
-  g_autofree char *out = NULL, *err = NULL;
-  int status = 0;
   /* OpenMP threads that spin while waiting (ours through OpenBLAS, and
    * torch's) starve each other on a loaded machine: a shared CI box runs
    * the quick benchmark many times slower without this. */
   g_auto(GStrv) env = g_environ_setenv(g_get_environ(), "OMP_WAIT_POLICY",
                                        "passive", FALSE);
-  g_assert_true(g_spawn_sync(NULL, (char **)argv, env, G_SPAWN_DEFAULT, NULL,
-                             NULL, &out, &err, &status, &error));
-  g_assert_no_error(error);
-  if (!g_spawn_check_wait_status(status, NULL))
-    g_error("agfas-bench train failed:\n%s\n%s", out, err);
-
-  g_autoptr(JsonParser) parser = json_parser_new();
-  g_assert_true(json_parser_load_from_file(parser, json, &error));
-  g_assert_no_error(error);
+  g_autofree char *out = agf_cli_run_ok(argv, env);
+  g_autoptr(JsonParser) parser = NULL;
+  JsonArray *res = agf_bench_results(json, "agfas-bench-train/1", &parser);
   JsonObject *root = json_node_get_object(json_parser_get_root(parser));
-  g_assert_nonnull(root);
-  g_assert_cmpstr(json_object_get_string_member(root, "schema"), ==,
-                  "agfas-bench-train/1");
   g_assert_true(json_object_get_boolean_member(root, "quick"));
-  g_assert_cmpint(json_object_get_int_member(root, "threads"), >, 0);
-  JsonArray *res = json_object_get_array_member(root, "results");
-  g_assert_nonnull(res);
   for (guint k = 0; k < G_N_ELEMENTS(steps); k++) {
     JsonObject *o = find_row(res, steps[k], "cpu");
     if (!o)
@@ -131,7 +97,7 @@ static void test_quick_json(void)
     const double ratio = json_object_get_double_member(o, "ratio_vs_torch");
     g_assert_cmpfloat(fabs(ratio - sps / tsps), <=, 1e-6 * ratio);
   }
-  remove_tree(dir);
+  agf_test_remove_tree(dir);
 }
 
 int main(int argc, char **argv)

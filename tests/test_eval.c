@@ -5,58 +5,19 @@
  * "agfas-train: error:" line, bad command lines exit 2. */
 #include <math.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include "cli_support.h"
 #include "io/image.h"
 #include "metrics/fas_metrics.h"
+#include "test_support.h"
 
 static char *tmp_dir;
 
-typedef struct {
-  int status;
-  char *out, *err;
-} Run;
-
-/* Runs agfas-train eval with the NULL-terminated args. */
-static Run eval(const char *first, ...)
+/* agf_cli_check on a run that is not kept. */
+static void expect(AgfCliRun r, int want, const char *needle)
 {
-  GPtrArray *argv = g_ptr_array_new();
-  const char *bin = g_getenv("AGFAS_TRAIN");
-  g_assert_nonnull(bin);
-  g_ptr_array_add(argv, (char *)bin);
-  g_ptr_array_add(argv, (char *)"eval");
-  va_list ap;
-  va_start(ap, first);
-  for (const char *a = first; a; a = va_arg(ap, const char *))
-    g_ptr_array_add(argv, (char *)a);
-  va_end(ap);
-  g_ptr_array_add(argv, NULL);
-  Run r = { 0 };
-  GError *error = NULL;
-  int wait;
-  g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL,
-                             G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
-                             &wait, &error));
-  g_assert_no_error(error);
-  g_ptr_array_unref(argv);
-  r.status = WIFEXITED(wait) ? WEXITSTATUS(wait) : -1;
-  return r;
-}
-
-static void expect(Run r, int want, const char *needle)
-{
-  if (r.status != want || (needle && !strstr(r.err, needle)))
-    g_error("agfas-train eval exited %d, want %d (needle \"%s\")\n"
-            "stdout: %s\nstderr: %s", r.status, want,
-            needle ? needle : "", r.out, r.err);
-  if (want == 1) {
-    g_assert_true(g_str_has_prefix(r.err, "agfas-train: error: "));
-    g_assert_cmpint(strchr(r.err, '\n') - r.err, ==, strlen(r.err) - 1);
-    g_test_message("expected failure: %s", r.err);
-  }
-  g_free(r.out);
-  g_free(r.err);
+  agf_cli_check(&r, want, needle);
 }
 
 static char *write_tmp(const char *name, const char *text)
@@ -71,11 +32,7 @@ static char *write_tmp(const char *name, const char *text)
 static JsonObject *load_report(const char *dir, JsonParser **parser)
 {
   g_autofree char *path = g_build_filename(dir, "report.json", NULL);
-  GError *error = NULL;
-  *parser = json_parser_new();
-  g_assert_true(json_parser_load_from_file(*parser, path, &error));
-  g_assert_no_error(error);
-  return json_node_get_object(json_parser_get_root(*parser));
+  return agf_test_read_json(path, parser);
 }
 
 static void cmp(double got, double want)
@@ -238,7 +195,8 @@ static void test_video_level(void)
 {
   g_autofree char *csv = write_tmp("videos.csv", video_csv);
   g_autofree char *out = g_build_filename(tmp_dir, "out-video", NULL);
-  expect(eval(csv, "--threshold", "0.4", "--out", out, NULL), 0, NULL);
+  expect(agf_cli_run("eval", csv, "--threshold", "0.4", "--out", out, NULL), 0,
+         NULL);
   check_video_report(out, 0.4);
   check_plots(out);
   g_autoptr(JsonParser) parser = NULL;
@@ -261,7 +219,7 @@ static void test_frame_level(void)
   g_autofree char *csv = write_tmp("frames.csv", s->str);
   g_string_free(s, TRUE);
   g_autofree char *out = g_build_filename(tmp_dir, "out-frame", NULL);
-  expect(eval(csv, "--out", out, NULL), 0, NULL);
+  expect(agf_cli_run("eval", csv, "--out", out, NULL), 0, NULL);
   g_autoptr(JsonParser) parser = NULL;
   JsonObject *o = load_report(out, &parser);
   g_assert_cmpstr(json_object_get_string_member(o, "level"), ==, "frame");
@@ -304,7 +262,8 @@ static void test_labels_and_val(void)
   double vthr;
   agf_roc_eer(vroc, &vthr);
   g_autofree char *out = g_build_filename(tmp_dir, "out-join", NULL);
-  expect(eval(csv, "--labels", manifest, "--val", val, "--out", out, NULL),
+  expect(agf_cli_run("eval", csv, "--labels", manifest, "--val", val, "--out",
+                     out, NULL),
          0, NULL);
   check_video_report(out, vthr);
   g_autoptr(JsonParser) parser = NULL;
@@ -317,41 +276,40 @@ static void test_errors(void)
   g_autofree char *out = g_build_filename(tmp_dir, "out-err", NULL);
   g_autofree char *live = write_tmp("live.csv",
     "path,frame,score,label\na.png,,0.1,live\nb.png,,0.2,live\n");
-  expect(eval(live, "--out", out, NULL), 1, "no spoof samples");
+  expect(agf_cli_run("eval", live, "--out", out, NULL), 1, "no spoof samples");
   g_autofree char *noscore = write_tmp("noscore.csv",
     "path,frame,label\na.png,,live\nb.png,,spoof\n");
-  expect(eval(noscore, "--out", out, NULL), 1, "score");
+  expect(agf_cli_run("eval", noscore, "--out", out, NULL), 1, "score");
   g_autofree char *nan = write_tmp("nan.csv",
     "path,frame,score,label\na.png,,nan,live\nb.png,,0.5,spoof\n");
-  expect(eval(nan, "--out", out, NULL), 1, NULL);
+  expect(agf_cli_run("eval", nan, "--out", out, NULL), 1, NULL);
   g_autofree char *nolabel = write_tmp("nolabel.csv",
     "path,frame,score\na.png,,0.1\nb.png,,0.5\n");
-  expect(eval(nolabel, "--out", out, NULL), 1, "--labels");
+  expect(agf_cli_run("eval", nolabel, "--out", out, NULL), 1, "--labels");
   g_autofree char *missing = g_build_filename(tmp_dir, "missing.csv", NULL);
-  expect(eval(missing, "--out", out, NULL), 1, NULL);
-  expect(eval(live, "--val", live, "--out", out, NULL), 1, NULL);
+  expect(agf_cli_run("eval", missing, "--out", out, NULL), 1, NULL);
+  expect(agf_cli_run("eval", live, "--val", live, "--out", out, NULL), 1,
+         NULL);
   g_autofree char *ok = write_tmp("ok.csv",
     "path,frame,score,label\na.png,,0.1,live\nb.png,,0.5,spoof\n");
-  expect(eval(ok, "--val", missing, "--out", out, NULL), 1, "validation");
-  expect(eval(ok, "--threshold", "0.5", "--val", ok, NULL), 2, "--val");
-  expect(eval("--out", out, NULL), 2, "SCORES");
+  expect(agf_cli_run("eval", ok, "--val", missing, "--out", out, NULL), 1,
+         "validation");
+  expect(agf_cli_run("eval", ok, "--threshold", "0.5", "--val", ok, NULL), 2,
+         "--val");
+  expect(agf_cli_run("eval", "--out", out, NULL), 2, "SCORES");
   g_assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
 }
 
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
-  GError *error = NULL;
-  tmp_dir = g_dir_make_tmp("agfas-eval-XXXXXX", &error);
-  g_assert_no_error(error);
+  tmp_dir = agf_test_make_tmp("agfas-eval-XXXXXX");
   g_test_add_func("/eval/video-level", test_video_level);
   g_test_add_func("/eval/frame-level", test_frame_level);
   g_test_add_func("/eval/labels-and-val", test_labels_and_val);
   g_test_add_func("/eval/errors", test_errors);
   int rc = g_test_run();
-  g_autofree char *rm = g_strdup_printf("rm -rf '%s'", tmp_dir);
-  if (system(rm) != 0)
-    g_printerr("could not remove %s\n", tmp_dir);
+  agf_test_remove_tree(tmp_dir);
   g_free(tmp_dir);
   return rc;
 }

@@ -12,6 +12,7 @@
 #include "pipeline/face_identity.h"
 #include "pipeline/face_mask.h"
 #include "pipeline/face_models.h"
+#include "media_support.h"
 #include "test_support.h"
 
 /* Raw RGB(A) rows as the u8 frame tensor the detector takes. */
@@ -21,90 +22,6 @@ static AgfTensor *upload_pixels(AgfDevice *dev, guint8 *px, int w, int h,
   const AgfImage img = { .width = w, .height = h, .channels = channels,
                          .stride = (size_t)stride, .pixels = px };
   return agf_image_upload(&img, dev, error);
-}
-
-/* ---- a synthetic face, drawn analytically in the aligned 256 frame ---- */
-
-static double smooth_inside(double r, double edge)
-{
-  /* 1 inside (r < 1), 0 outside, soft over `edge` of r */
-  return CLAMP((1.0 - r) / edge + 0.5, 0.0, 1.0);
-}
-
-static double ellipse_r(double x, double y, double cx, double cy, double a,
-                        double b)
-{
-  return sqrt(((x - cx) / a) * ((x - cx) / a) + ((y - cy) / b) * ((y - cy) / b));
-}
-
-/* RGB in [0, 255] at aligned-frame point (x, y): background, hair, skin
- * oval, brows, eyes (white, dark iris at the template eye points), nose
- * shadow, lips between the template mouth corners. */
-static void face_colour(double x, double y, double rgb[3])
-{
-  float t[5][2];
-  agf_face_template(256, t);
-  static const double bg[3] = { 120, 150, 175 };
-  static const double hair[3] = { 45, 30, 20 };
-  static const double skin[3] = { 225, 180, 150 };
-  for (int c = 0; c < 3; c++)
-    rgb[c] = bg[c] + 20 * sin(x * 0.05) * cos(y * 0.04);
-  double mix = smooth_inside(ellipse_r(x, y, 128, 118, 100, 118), 0.04);
-  for (int c = 0; c < 3; c++)
-    rgb[c] += mix * (hair[c] - rgb[c]);
-  mix = smooth_inside(ellipse_r(x, y, 128, 150, 84, 112), 0.03);
-  for (int c = 0; c < 3; c++)
-    rgb[c] += mix * (skin[c] - rgb[c]);
-  for (int e = 0; e < 2; e++) {
-    double ex = t[e][0], ey = t[e][1];
-    mix = smooth_inside(ellipse_r(x, y, ex, ey - 24, 26, 5), 0.3);
-    for (int c = 0; c < 3; c++)
-      rgb[c] += mix * (hair[c] - rgb[c]);
-    mix = smooth_inside(ellipse_r(x, y, ex, ey, 20, 9), 0.2);
-    for (int c = 0; c < 3; c++)
-      rgb[c] += mix * (245 - rgb[c]);
-    mix = smooth_inside(ellipse_r(x, y, ex, ey, 7.5, 7.5), 0.3);
-    for (int c = 0; c < 3; c++)
-      rgb[c] += mix * (25 - rgb[c]);
-  }
-  mix = smooth_inside(ellipse_r(x, y, t[2][0], t[2][1] + 4, 14, 8), 0.6);
-  for (int c = 0; c < 3; c++)
-    rgb[c] += 0.5 * mix * (140 * skin[c] / 225 - rgb[c]);
-  double mx = 0.5 * (t[3][0] + t[4][0]), my = 0.5 * (t[3][1] + t[4][1]);
-  double half = 0.5 * (t[4][0] - t[3][0]);
-  mix = smooth_inside(ellipse_r(x, y, mx, my, half, 9), 0.15);
-  static const double lips[3] = { 150, 50, 55 };
-  for (int c = 0; c < 3; c++)
-    rgb[c] += mix * (lips[c] - rgb[c]);
-}
-
-/* A w x h RGB frame whose pixel (X, Y) shows the face at inv(X, Y), where
- * inv maps the frame to the aligned frame. */
-static guint8 *render_frame(int w, int h, const double inv[2][3])
-{
-  guint8 *px = g_malloc((gsize)w * h * 3);
-  for (int y = 0; y < h; y++)
-    for (int x = 0; x < w; x++) {
-      double ax, ay, rgb[3];
-      agf_affine_apply(inv, x, y, &ax, &ay);
-      face_colour(ax, ay, rgb);
-      for (int c = 0; c < 3; c++)
-        px[((gsize)y * w + x) * 3 + c] = (guint8)lround(CLAMP(rgb[c], 0, 255));
-    }
-  return px;
-}
-
-/* aligned -> frame: scale s, rotation deg, then translation. */
-static void similarity(double s, double deg, double tx, double ty,
-                       double m[2][3])
-{
-  double a = deg * G_PI / 180;
-  m[0][0] = s * cos(a);
-  m[0][1] = -s * sin(a);
-  m[1][0] = s * sin(a);
-  m[1][1] = s * cos(a);
-  m[0][2] = tx;
-  m[1][2] = ty;
 }
 
 /* ---- estimation ---- */
@@ -118,7 +35,7 @@ static void test_similarity_exact(void)
   g_assert_cmpfloat_with_epsilon(tpl[0][0], 38.2946 * 256 / 112, 1e-4);
   g_assert_cmpfloat_with_epsilon(tpl[4][1], 92.2041 * 256 / 112, 1e-4);
   double known[2][3], est[2][3];
-  similarity(0.73, -23.0, 311.5, 97.25, known);
+  agf_test_similarity(0.73, -23.0, 311.5, 97.25, known);
   for (int i = 0; i < 5; i++) {
     double x, y;
     agf_affine_apply(known, tpl[i][0], tpl[i][1], &x, &y);
@@ -165,7 +82,7 @@ static void test_similarity_no_reflection(void)
   /* Noisy points: the least-squares fit beats the exact transform's
    * perturbations of any single parameter. */
   double known[2][3], est[2][3];
-  similarity(1.4, 12, 50, 60, known);
+  agf_test_similarity(1.4, 12, 50, 60, known);
   float noisy[5][2];
   static const float noise[5][2] = { { 0.8f, -0.5f }, { -0.3f, 0.9f },
                                      { 0.4f, 0.2f }, { -0.9f, -0.6f },
@@ -235,9 +152,10 @@ static void roundtrip_on(AgfDevice *dev)
   GError *error = NULL;
   const int W = 400, H = 300;
   double a2f[2][3], f2a[2][3];
-  similarity(0.85, 17.0, 150.0, 20.0, a2f); /* aligned -> frame */
+  agf_test_similarity(0.85, 17.0, 150.0, 20.0, a2f); /* aligned -> frame */
   g_assert_true(agf_affine_invert(a2f, f2a));
-  g_autofree guint8 *px = render_frame(W, H, f2a);
+  g_autofree guint8 *px = g_malloc((gsize)W * H * 3);
+  agf_test_render_face(px, W, H, (gsize)W * 3, f2a);
   g_autoptr(AgfTensor) frame =
     upload_pixels(dev, px, W, H, W * 3, 3, &error);
   g_assert_no_error(error);
@@ -280,7 +198,7 @@ static void roundtrip_on(AgfDevice *dev)
   for (int y = 8; y < 248; y++)
     for (int x = 8; x < 248; x++) {
       double rgb[3];
-      face_colour(x, y, rgb);
+      agf_test_face_colour(x, y, rgb);
       for (int c = 0; c < 3; c++) {
         double v = got[(gsize)c * 65536 + y * 256 + x];
         err += fabs(v - (rgb[c] / 127.5 - 1));
@@ -451,7 +369,7 @@ static void test_mask_ellipse(void)
 
   /* Follows the face: a rotated face's mask is the rotated mask. */
   double rot[2][3];
-  similarity(1.0, 30.0, 0, 0, rot);
+  agf_test_similarity(1.0, 30.0, 0, 0, rot);
   double c = 127.5;
   rot[0][2] = c - (rot[0][0] * c + rot[0][1] * c);
   rot[1][2] = c - (rot[1][0] * c + rot[1][1] * c);
@@ -608,12 +526,11 @@ static void detect_on(AgfDevice *dev)
     for (int x = 0; x < W; x++) {
       int k = x < 140 ? 0 : 1;
       double inv[2][3], ax, ay, rgb[3];
-      similarity(place[k].scale, place[k].deg, 0, 0, a2f[k]);
-      a2f[k][0][2] = place[k].cx - (a2f[k][0][0] + a2f[k][0][1]) * 128;
-      a2f[k][1][2] = place[k].cy - (a2f[k][1][0] + a2f[k][1][1]) * 128;
+      agf_test_face_at(place[k].scale, place[k].deg, place[k].cx,
+                       place[k].cy, a2f[k]);
       agf_affine_invert(a2f[k], inv);
       agf_affine_apply(inv, x, y, &ax, &ay);
-      face_colour(ax, ay, rgb);
+      agf_test_face_colour(ax, ay, rgb);
       for (int c = 0; c < 3; c++)
         px[((gsize)y * W + x) * 3 + c] =
           (guint8)lround(CLAMP(rgb[c], 0, 255));
@@ -710,7 +627,7 @@ static void test_identity(void)
     for (int y = 0; y < S; y++)
       for (int xx = 0; xx < S; xx++) {
         double rgb[3];
-        face_colour(xx + (b == 1 ? 1.0 : 0.0), y * (b == 2 ? 1.15 : 1.0),
+        agf_test_face_colour(xx + (b == 1 ? 1.0 : 0.0), y * (b == 2 ? 1.15 : 1.0),
                     rgb);
         for (int c = 0; c < 3; c++)
           x[(((gsize)b * 3 + (b == 2 ? 2 - c : c)) * S + y) * S + xx] =

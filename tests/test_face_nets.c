@@ -194,7 +194,7 @@ static void test_load_errors(void)
                              cases[i].drop ? AGF_ERROR_FORMAT
                                            : AGF_ERROR_SHAPE);
   }
-  parity_rm_dir(dir);
+  agf_test_remove_tree(dir);
 }
 
 static void test_import_errors(void)
@@ -213,7 +213,7 @@ static void test_import_errors(void)
   g_assert_nonnull(error);
   g_clear_error(&error);
   g_assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
-  parity_rm_dir(dir);
+  agf_test_remove_tree(dir);
 }
 
 /* ---- the package's files ---- */
@@ -356,7 +356,7 @@ static void real_files(AgfDevice *dev)
     g_test_message("%s", error->message);
     g_clear_error(&error);
   }
-  parity_rm_dir(dir);
+  agf_test_remove_tree(dir);
 }
 
 static void test_real_cpu(void) { real_files(agf_test_cpu()); }

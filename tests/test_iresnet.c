@@ -94,21 +94,14 @@ static gboolean load(AgfWeights *w, gconstpointer data, GError **error)
   return net != NULL;
 }
 
-static void test_load_errors(void)
-{
-  static const char *const wrong[] = { "layer4.1.prelu.weight", NULL };
-  static const char *const missing[] = { "features.running_mean", NULL };
-  parity_check_load_errors(GOLDEN, load, NULL, wrong, missing);
-}
-
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
-  g_test_add_func("/iresnet/config", test_config);
-  g_test_add_func("/iresnet/param-count", test_param_count);
-  parity_add_cpu("/iresnet/parity-cpu", parity, NULL);
-  parity_add_vulkan("/iresnet/parity-vulkan", parity, NULL);
-  g_test_add_func("/iresnet/load-errors", test_load_errors);
-  int rc = g_test_run();
-  return agf_test_finish() ? 1 : rc;
+  static const char *const wrong[] = { "layer4.1.prelu.weight", NULL };
+  static const char *const missing[] = { "features.running_mean",
+                                         NULL };
+  static const ParityNetTests t = {
+    "iresnet", test_config, "param-count", test_param_count, parity, NULL, NULL,
+    GOLDEN, load, wrong, missing };
+  return parity_net_main(&t);
 }

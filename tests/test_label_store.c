@@ -2,15 +2,12 @@
  * through CSV and JSONL manifests, undo/redo, the filter/sort view, journal
  * replay after a crash, and no acknowledged label lost to SIGKILL. */
 #include "agfas-label-store.h"
+#include "app_support.h"
 #include "nn/error.h"
 
-#include <glib/gstdio.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define CHILD_FLAG "--label-store-child"
 #define KILL_N_ITEMS 37u
@@ -32,15 +29,7 @@ static void fixture_setup(Fixture *fx, gconstpointer data)
 static void fixture_teardown(Fixture *fx, gconstpointer data)
 {
   (void)data;
-  GDir *d = g_dir_open(fx->dir, 0, NULL);
-  const char *name;
-  while (d && (name = g_dir_read_name(d))) {
-    g_autofree char *p = g_build_filename(fx->dir, name, NULL);
-    g_unlink(p);
-  }
-  if (d)
-    g_dir_close(d);
-  g_rmdir(fx->dir);
+  app_test_remove_tree(fx->dir);
   g_free(fx->dir);
 }
 
@@ -406,36 +395,8 @@ static void test_kill(Fixture *fx, gconstpointer data)
   (void)data;
   g_autofree char *path = write_manifest(fx->dir, "k.jsonl", KILL_N_ITEMS,
                                          AGF_MANIFEST_JSONL);
+  guint acks = app_test_kill_child(CHILD_FLAG, path, NULL, KILL_AFTER_ACKS);
   GError *error = NULL;
-  g_autofree char *self_exe = g_file_read_link("/proc/self/exe", &error);
-  g_assert_no_error(error);
-  char *argv[] = { self_exe, (char *)CHILD_FLAG, path, NULL };
-  GPid pid;
-  int out_fd;
-  g_assert_true(g_spawn_async_with_pipes(NULL, argv, NULL,
-                                         G_SPAWN_DO_NOT_REAP_CHILD, NULL,
-                                         NULL, &pid, NULL, &out_fd, NULL,
-                                         &error));
-  g_assert_no_error(error);
-  FILE *out = fdopen(out_fd, "r");
-  g_assert_nonnull(out);
-  char line[64];
-  guint acks = 0;
-  gboolean killed = FALSE;
-  while (fgets(line, sizeof line, out)) {
-    g_assert_cmpuint((guint)g_ascii_strtoull(line, NULL, 10), ==, acks);
-    acks++;
-    if (acks == KILL_AFTER_ACKS) {
-      g_assert_cmpint(kill(pid, SIGKILL), ==, 0);
-      killed = TRUE;
-    }
-  }
-  fclose(out);
-  int status = 0;
-  g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
-  g_spawn_close_pid(pid);
-  g_assert_true(killed);
-  g_assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
   g_assert_cmpuint(acks, <, KILL_MAX_EDITS);
   g_test_message("child killed after %u acknowledged edits", acks);
 

@@ -9,6 +9,7 @@
 
 #include "io/manifest.h"
 #include "nn/error.h"
+#include "test_support.h"
 
 static char *tmp_dir;
 
@@ -372,20 +373,6 @@ static void test_journal(void)
   agf_manifest_record_free(batch[1]);
 }
 
-static void rm_rf(const char *path)
-{
-  g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
-  const char *n;
-  while (d && (n = g_dir_read_name(d))) {
-    g_autofree char *p = g_build_filename(path, n, NULL);
-    if (g_file_test(p, G_FILE_TEST_IS_DIR))
-      rm_rf(p);
-    else
-      g_unlink(p);
-  }
-  g_rmdir(path);
-}
-
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -399,7 +386,7 @@ int main(int argc, char **argv)
   g_test_add_func("/manifest/atomic-save", test_atomic_save);
   g_test_add_func("/manifest/journal", test_journal);
   int rc = g_test_run();
-  rm_rf(tmp_dir);
+  agf_test_remove_tree(tmp_dir);
   g_free(tmp_dir);
   return rc;
 }

@@ -117,24 +117,9 @@ static gboolean load(AgfWeights *w, gconstpointer data, GError **error)
   return net != NULL;
 }
 
-static void test_load_errors(void)
-{
-  static const char *const wrong[] = {
-    "blocks.1.cross_attn.v.weight", "classifier.weight_g",
-    "cue_encoder.layer4.0.conv2.weight", "blocks.1.mlp.fc2.weight", NULL,
-  };
-  static const char *const missing[] = {
-    "blocks.0.cross_norm.bias", "cue_encoder.layer3.1.bn1.running_mean",
-    "head.fc.bias", "norm.weight", NULL,
-  };
-  parity_check_load_errors(goldens[0], load, NULL, wrong, missing);
-}
-
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
-  g_test_add_func("/oanet/config", test_config);
-  g_test_add_func("/oanet/param-count-paper", test_param_count_paper);
   static const char *const names[] = { "oanet", "image-only", "residual-only",
                                        "dual-branch" };
   for (int g = 0; g < 4; g++) {
@@ -143,7 +128,17 @@ int main(int argc, char **argv)
     g_autofree char *v = g_strdup_printf("/oanet/parity-vulkan/%s", names[g]);
     parity_add_vulkan(v, parity, GINT_TO_POINTER(g));
   }
-  g_test_add_func("/oanet/load-errors", test_load_errors);
-  int rc = g_test_run();
-  return agf_test_finish() ? 1 : rc;
+  static const char *const wrong[] = {
+    "blocks.1.cross_attn.v.weight", "classifier.weight_g",
+    "cue_encoder.layer4.0.conv2.weight", "blocks.1.mlp.fc2.weight", NULL,
+  };
+  static const char *const missing[] = {
+    "blocks.0.cross_norm.bias", "cue_encoder.layer3.1.bn1.running_mean",
+    "head.fc.bias", "norm.weight", NULL,
+  };
+  static ParityNetTests t = {
+    "oanet", test_config, "param-count-paper", test_param_count_paper, NULL,
+    NULL, NULL, NULL, load, wrong, missing };
+  t.golden = goldens[0];
+  return parity_net_main(&t);
 }

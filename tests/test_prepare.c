@@ -82,26 +82,19 @@ static void test_usage(void)
   g_autofree char *src = tmp("src");
   g_autofree char *out = tmp("usage-out");
   AgfCliRun r = agf_cli_run("prepare", "--help", NULL);
-  agf_cli_expect(&r, 0, "--all-faces");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 0, "--all-faces");
   r = agf_cli_run("prepare", "--out", out, NULL);
-  agf_cli_expect(&r, 2, "missing SRC");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 2, "missing SRC");
   r = agf_cli_run("prepare", src, NULL);
-  agf_cli_expect(&r, 2, "missing --out");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 2, "missing --out");
   r = agf_cli_run("prepare", src, "--out", out, "--frames", "0", NULL);
-  agf_cli_expect(&r, 2, "--frames");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 2, "--frames");
   r = agf_cli_run("prepare", src, "--out", out, "--format", "xml", NULL);
-  agf_cli_expect(&r, 2, "--format xml");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 2, "--format xml");
   r = agf_cli_run("prepare", src, "--out", out, "--min-score", "1.5", NULL);
-  agf_cli_expect(&r, 2, "--min-score");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 2, "--min-score");
   r = agf_cli_run("prepare", src, "--out", out, "--bogus", NULL);
-  agf_cli_expect(&r, 2, "--bogus");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 2, "--bogus");
   g_assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
 }
 
@@ -177,8 +170,7 @@ static void test_run_resume(void)
   /* Rerun: everything is done already. */
   r = agf_cli_run("prepare", src, "--out", out, "--device", "cpu", "--frames",
                   "4", NULL);
-  agf_cli_expect(&r, 0, "4 files (4 already done), 0 frames");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 0, "4 files (4 already done), 0 frames");
   g_assert_cmpuint(count_lines(journal), ==, 7);
 
   /* A frame deleted from the journal is redone, and only that one. */
@@ -194,8 +186,7 @@ static void test_run_resume(void)
   g_assert_cmpuint(count_lines(journal), ==, 6);
   r = agf_cli_run("prepare", src, "--out", out, "--device", "cpu", "--frames",
                   "4", NULL);
-  agf_cli_expect(&r, 0, "(3 already done), 1 frames");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 0, "(3 already done), 1 frames");
   g_assert_cmpuint(count_lines(journal), ==, 7);
   g_autoptr(AgfManifest) m2 = load(mpath);
   g_assert_cmpuint(agf_manifest_len(m2), ==, 7);
@@ -219,8 +210,7 @@ static void test_manifest_source(void)
   g_autofree char *mpath = tmp("out-csv/list.csv");
   AgfCliRun r = agf_cli_run("prepare", csv, "--out", out, "--device", "cpu",
                             "--manifest", mpath, NULL);
-  agf_cli_expect(&r, 0, "no_face 2 missing 1");
-  agf_cli_run_clear(&r);
+  agf_cli_check(&r, 0, "no_face 2 missing 1");
   g_autofree char *text = agf_test_read_text(mpath);
   g_assert_true(g_str_has_prefix(text, "path,label,attack,subject,source,"
                                        "status,error,session\n"));

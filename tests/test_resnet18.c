@@ -81,21 +81,14 @@ static gboolean load(AgfWeights *w, gconstpointer data, GError **error)
   return net != NULL;
 }
 
-static void test_load_errors(void)
-{
-  static const char *const wrong[] = { "layer3.0.downsample.0.weight", NULL };
-  static const char *const missing[] = { "layer2.1.bn2.running_var", NULL };
-  parity_check_load_errors(GOLDEN, load, NULL, wrong, missing);
-}
-
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
-  g_test_add_func("/resnet18/config", test_config);
-  g_test_add_func("/resnet18/param-count", test_param_count);
-  parity_add_cpu("/resnet18/parity-cpu", parity, NULL);
-  parity_add_vulkan("/resnet18/parity-vulkan", parity, NULL);
-  g_test_add_func("/resnet18/load-errors", test_load_errors);
-  int rc = g_test_run();
-  return agf_test_finish() ? 1 : rc;
+  static const char *const wrong[] = { "layer3.0.downsample.0.weight",
+                                       NULL };
+  static const char *const missing[] = { "layer2.1.bn2.running_var", NULL };
+  static const ParityNetTests t = {
+    "resnet18", test_config, "param-count", test_param_count, parity, NULL, NULL,
+    GOLDEN, load, wrong, missing };
+  return parity_net_main(&t);
 }

@@ -14,22 +14,6 @@ static char *tmp_path(const char *name) {
   return g_build_filename(tmp_dir, name, NULL);
 }
 
-/* Removes the scratch folder: files and one level of subfolders. */
-static void rm_tree(const char *dir) {
-  GDir *d = g_dir_open(dir, 0, NULL);
-  const char *name;
-  while (d && (name = g_dir_read_name(d))) {
-    g_autofree char *p = g_build_filename(dir, name, NULL);
-    if (g_file_test(p, G_FILE_TEST_IS_DIR))
-      rm_tree(p);
-    else
-      g_unlink(p);
-  }
-  if (d)
-    g_dir_close(d);
-  g_rmdir(dir);
-}
-
 /* Unlinks first: ext4 flushes a file truncated and rewritten in place on
  * close, which made the fuzz loop wait on the disk. */
 static void write_bytes(const char *path, const void *data, size_t n) {
@@ -666,7 +650,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/safetensors/load-cpu", test_load_cpu);
   g_test_add_func("/safetensors/load-vulkan", test_load_vulkan);
   int rc = g_test_run();
-  rm_tree(tmp_dir);
+  agf_test_remove_tree(tmp_dir);
   g_free(tmp_dir);
   int vk = agf_test_finish();
   return rc ? rc : (vk ? 1 : 0);

@@ -9,7 +9,7 @@
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
-#include <sys/wait.h>
+#include "cli_support.h"
 #include "test_sample.h"
 #include "test_support.h"
 #include "train_sample.h"
@@ -164,50 +164,14 @@ static void test_generate_vulkan(void)
 
 /* ---- the command ---- */
 
-typedef struct {
-  int status;
-  char *out, *err;
-} Run;
-
-static Run run_cli(const char *first, ...)
-{
-  GPtrArray *argv = g_ptr_array_new();
-  g_ptr_array_add(argv, (char *)g_getenv("AGFAS_TRAIN"));
-  g_ptr_array_add(argv, "sample");
-  va_list ap;
-  va_start(ap, first);
-  for (const char *a = first; a; a = va_arg(ap, const char *))
-    g_ptr_array_add(argv, (char *)a);
-  va_end(ap);
-  g_ptr_array_add(argv, NULL);
-  Run r = { 0 };
-  int wait = 0;
-  g_autoptr(GError) error = NULL;
-  g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL,
-                             G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
-                             &wait, &error));
-  g_assert_no_error(error);
-  g_ptr_array_unref(argv);
-  r.status = WIFEXITED(wait) ? WEXITSTATUS(wait) : -1;
-  return r;
-}
-
-static void expect_status(Run *r, int want)
-{
-  if (r->status != want)
-    g_error("agfas-train sample exited %d, want %d\nstdout: %s\nstderr: %s",
-            r->status, want, r->out, r->err);
-  g_free(r->out);
-  g_free(r->err);
-}
-
 /* agfas-train sample on the tiny models into tmp/name with seed. */
 static char *sample_into(const char *name, const char *seed)
 {
   char *dir = g_build_filename(tmp, name, NULL);
-  Run r = run_cli("--vae", vae_file, "--unet", unet_file, "--out", dir,
-                  "--seed", seed, "--steps", "3", "--device", "cpu", NULL);
-  expect_status(&r, 0);
+  AgfCliRun r =
+    agf_cli_run("sample", "--vae", vae_file, "--unet", unet_file, "--out", dir,
+                "--seed", seed, "--steps", "3", "--device", "cpu", NULL);
+  agf_cli_check(&r, 0, NULL);
   return dir;
 }
 
@@ -256,11 +220,8 @@ static void test_cli_writes_pair(void)
 
   /* Provenance: the tool, the seed, every model's and output's hash. */
   g_autofree char *prov = g_build_filename(a, "provenance.json", NULL);
-  g_autoptr(JsonParser) parser = json_parser_new();
-  g_autoptr(GError) error = NULL;
-  g_assert_true(json_parser_load_from_file(parser, prov, &error));
-  g_assert_no_error(error);
-  JsonObject *o = json_node_get_object(json_parser_get_root(parser));
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *o = agf_test_read_json(prov, &parser);
   g_assert_cmpstr(json_object_get_string_member(o, "tool"), ==,
                   "agfas-train sample");
   g_assert_cmpint(json_object_get_int_member(o, "seed"), ==, 3);
@@ -296,22 +257,19 @@ static void test_cli_writes_pair(void)
 static void test_cli_errors(void)
 {
   g_autofree char *dir = g_build_filename(tmp, "err", NULL);
-  Run r = run_cli("--vae", vae_file, "--out", dir, NULL);
-  g_assert_nonnull(strstr(r.err, "--unet"));
-  expect_status(&r, 2);
-  r = run_cli("--vae", vae_file, "--unet", unet_file, "--out", dir,
-              "--identity-image", vae_file, NULL);
-  g_assert_nonnull(strstr(r.err, "--identity"));
-  expect_status(&r, 2);
-  r = run_cli("--vae", vae_file, "--unet", unet_file, "--out", dir,
-              "--sampler", "euler", NULL);
-  expect_status(&r, 2);
+  AgfCliRun r = agf_cli_run("sample", "--vae", vae_file, "--out", dir, NULL);
+  agf_cli_check(&r, 2, "--unet");
+  r = agf_cli_run("sample", "--vae", vae_file, "--unet", unet_file, "--out",
+                  dir, "--identity-image", vae_file, NULL);
+  agf_cli_check(&r, 2, "--identity");
+  r = agf_cli_run("sample", "--vae", vae_file, "--unet", unet_file, "--out",
+                  dir, "--sampler", "euler", NULL);
+  agf_cli_check(&r, 2, NULL);
   g_autofree char *missing = g_build_filename(tmp, "missing.safetensors",
                                               NULL);
-  r = run_cli("--vae", missing, "--unet", unet_file, "--out", dir,
-              "--device", "cpu", "--steps", "1", NULL);
-  g_assert_nonnull(strstr(r.err, "agfas-train: error: --vae"));
-  expect_status(&r, 1);
+  r = agf_cli_run("sample", "--vae", missing, "--unet", unet_file, "--out",
+                  dir, "--device", "cpu", "--steps", "1", NULL);
+  agf_cli_check(&r, 1, "agfas-train: error: --vae");
   /* Nothing half-written on failure. */
   g_autofree char *live = g_build_filename(dir, "live.png", NULL);
   g_assert_false(g_file_test(live, G_FILE_TEST_EXISTS));
@@ -329,24 +287,10 @@ static char *write_random(AgfNetKind k, const char *name)
   return path;
 }
 
-static void rm_tree(const char *path)
-{
-  if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
-    g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
-    for (const char *n; d && (n = g_dir_read_name(d));) {
-      g_autofree char *child = g_build_filename(path, n, NULL);
-      rm_tree(child);
-    }
-  }
-  g_remove(path);
-}
-
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
-  g_autoptr(GError) error = NULL;
-  tmp = g_dir_make_tmp("agfas-sample-XXXXXX", &error);
-  g_assert_no_error(error);
+  tmp = agf_test_make_tmp("agfas-sample-XXXXXX");
   vae_file = write_random(AGF_NET_AUTOENCODER, "vae.safetensors");
   unet_file = write_random(AGF_NET_UNET, "unet.safetensors");
   iresnet_file = write_random(AGF_NET_IDENTITY, "iresnet.safetensors");
@@ -362,7 +306,7 @@ int main(int argc, char **argv)
                "not registered (meson test sets it)\n");
   }
   int rc = g_test_run();
-  rm_tree(tmp);
+  agf_test_remove_tree(tmp);
   g_free(tmp);
   g_free(vae_file);
   g_free(unet_file);

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <glib/gstdio.h>
 
+#include "cli_support.h"
 #include "io/image.h"
 #include "io/manifest.h"
 #include "io/safetensors.h"
@@ -23,103 +24,16 @@
 #include "pipeline/analyze.h"
 #include "pipeline/face_align.h"
 #include "pipeline/face_models.h"
+#include "test_support.h"
 
 static char *tmp_dir, *models;
-
-typedef struct {
-  int status;
-  char *out, *err;
-} Run;
-
-static void run_clear(Run *r)
-{
-  g_free(r->out);
-  g_free(r->err);
-}
-
-/* agfas-train with the NULL-terminated args. */
-static Run train(const char *first, ...)
-{
-  GPtrArray *argv = g_ptr_array_new();
-  g_ptr_array_add(argv, (char *)g_getenv("AGFAS_TRAIN"));
-  va_list ap;
-  va_start(ap, first);
-  for (const char *a = first; a; a = va_arg(ap, const char *))
-    g_ptr_array_add(argv, (char *)a);
-  va_end(ap);
-  g_ptr_array_add(argv, NULL);
-  Run r = { 0 };
-  GError *error = NULL;
-  int wait;
-  g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL,
-                             G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
-                             &wait, &error));
-  g_assert_no_error(error);
-  g_ptr_array_unref(argv);
-  r.status = WIFEXITED(wait) ? WEXITSTATUS(wait) : -1;
-  return r;
-}
-
-static void expect(Run *r, int status, const char *needle)
-{
-  if (r->status != status ||
-      (needle && !strstr(r->out, needle) && !strstr(r->err, needle)))
-    g_error("agfas-train exited %d (want %d, output with '%s')\nstdout: "
-            "%s\nstderr: %s", r->status, status, needle ? needle : "",
-            r->out, r->err);
-  run_clear(r);
-}
 
 static char *tmp(const char *name)
 {
   return g_build_filename(tmp_dir, name, NULL);
 }
 
-/* ---- a drawn face (the aligned-frame drawing test_face_front's MTCNN
- * checks use), placed in a frame by a similarity ---- */
-
-static double inside(double x, double y, double cx, double cy, double a,
-                     double b, double edge)
-{
-  double r = hypot((x - cx) / a, (y - cy) / b);
-  return CLAMP((1.0 - r) / edge + 0.5, 0.0, 1.0);
-}
-
-static void face_colour(double x, double y, double rgb[3])
-{
-  float t[5][2];
-  agf_face_template(256, t);
-  static const double hair[3] = { 45, 30, 20 }, skin[3] = { 225, 180, 150 };
-  static const double lips[3] = { 150, 50, 55 };
-  rgb[0] = 120, rgb[1] = 150, rgb[2] = 175;
-  for (int c = 0; c < 3; c++)
-    rgb[c] += 20 * sin(x * 0.05) * cos(y * 0.04);
-  double m = inside(x, y, 128, 118, 100, 118, 0.04);
-  for (int c = 0; c < 3; c++)
-    rgb[c] += m * (hair[c] - rgb[c]);
-  m = inside(x, y, 128, 150, 84, 112, 0.03);
-  for (int c = 0; c < 3; c++)
-    rgb[c] += m * (skin[c] - rgb[c]);
-  for (int e = 0; e < 2; e++) {
-    double ex = t[e][0], ey = t[e][1];
-    m = inside(x, y, ex, ey - 24, 26, 5, 0.3);
-    for (int c = 0; c < 3; c++)
-      rgb[c] += m * (hair[c] - rgb[c]);
-    m = inside(x, y, ex, ey, 20, 9, 0.2);
-    for (int c = 0; c < 3; c++)
-      rgb[c] += m * (245 - rgb[c]);
-    m = inside(x, y, ex, ey, 7.5, 7.5, 0.3);
-    for (int c = 0; c < 3; c++)
-      rgb[c] += m * (25 - rgb[c]);
-  }
-  m = inside(x, y, t[2][0], t[2][1] + 4, 14, 8, 0.6);
-  for (int c = 0; c < 3; c++)
-    rgb[c] += 0.5 * m * (140 * skin[c] / 225 - rgb[c]);
-  double mx = 0.5 * (t[3][0] + t[4][0]), my = 0.5 * (t[3][1] + t[4][1]);
-  m = inside(x, y, mx, my, 0.5 * (t[4][0] - t[3][0]), 9, 0.15);
-  for (int c = 0; c < 3; c++)
-    rgb[c] += m * (lips[c] - rgb[c]);
-}
+/* ---- a drawn face (media_support.c) placed in a frame ---- */
 
 /* A w x h PNG showing the face at scale s, rotated deg, its crop centre at
  * (cx, cy). */
@@ -129,21 +43,10 @@ static void write_face(const char *path, int w, int h, double s, double deg,
   GError *error = NULL;
   g_autoptr(AgfImage) img = agf_image_new(w, h, 3, &error);
   g_assert_no_error(error);
-  double a = deg * G_PI / 180, m[2][3], inv[2][3];
-  m[0][0] = s * cos(a), m[0][1] = -s * sin(a);
-  m[1][0] = s * sin(a), m[1][1] = s * cos(a);
-  m[0][2] = cx - (m[0][0] + m[0][1]) * 128;
-  m[1][2] = cy - (m[1][0] + m[1][1]) * 128;
+  double m[2][3], inv[2][3];
+  agf_test_face_at(s, deg, cx, cy, m);
   g_assert_true(agf_affine_invert(m, inv));
-  for (int y = 0; y < h; y++)
-    for (int x = 0; x < w; x++) {
-      double ax, ay, rgb[3];
-      agf_affine_apply(inv, x, y, &ax, &ay);
-      face_colour(ax, ay, rgb);
-      for (int c = 0; c < 3; c++)
-        img->pixels[(gsize)y * img->stride + 3 * x + c] =
-          (guint8)lround(CLAMP(rgb[c], 0, 255));
-    }
+  agf_test_render_face(img->pixels, w, h, img->stride, inv);
   g_assert_true(agf_image_save_png(img, path, &error));
   g_assert_no_error(error);
 }
@@ -293,22 +196,22 @@ static void test_usage(void)
 {
   g_autofree char *src = tmp("src");
   g_autofree char *csv = tmp("usage.csv");
-  Run r = train("score", "--help", NULL);
-  expect(&r, 0, "--resume");
-  r = train("score", src, NULL);
-  expect(&r, 2, "missing --csv");
-  r = train("score", "--csv", csv, NULL);
-  expect(&r, 2, "missing PATH");
-  r = train("score", src, "--csv", csv, "--batch", "0", NULL);
-  expect(&r, 2, "--batch");
-  r = train("score", src, "--csv", csv, "--sampler", "euler", NULL);
-  expect(&r, 2, "--sampler");
-  r = train("cues", "--help", NULL);
-  expect(&r, 0, "--store");
-  r = train("cues", src, NULL);
-  expect(&r, 2, "missing --out");
-  r = train("--help", NULL);
-  expect(&r, 0, "score");
+  AgfCliRun r = agf_cli_run("score", "--help", NULL);
+  agf_cli_check(&r, 0, "--resume");
+  r = agf_cli_run("score", src, NULL);
+  agf_cli_check(&r, 2, "missing --csv");
+  r = agf_cli_run("score", "--csv", csv, NULL);
+  agf_cli_check(&r, 2, "missing PATH");
+  r = agf_cli_run("score", src, "--csv", csv, "--batch", "0", NULL);
+  agf_cli_check(&r, 2, "--batch");
+  r = agf_cli_run("score", src, "--csv", csv, "--sampler", "euler", NULL);
+  agf_cli_check(&r, 2, "--sampler");
+  r = agf_cli_run("cues", "--help", NULL);
+  agf_cli_check(&r, 0, "--store");
+  r = agf_cli_run("cues", src, NULL);
+  agf_cli_check(&r, 2, "missing --out");
+  r = agf_cli_run("--help", NULL);
+  agf_cli_check(&r, 0, "score");
   g_assert_false(g_file_test(csv, G_FILE_TEST_EXISTS));
 }
 
@@ -318,10 +221,9 @@ static void test_no_models(void)
   g_autofree char *csv = tmp("nomodels.csv");
   g_autofree char *empty = tmp("empty-models");
   g_assert_cmpint(g_mkdir_with_parents(empty, 0755), ==, 0);
-  Run r = train("score", src, "--csv", csv, "--models", empty, "--device",
-                "cpu", NULL);
-  g_assert_true(g_str_has_prefix(r.err, "agfas-train: error: "));
-  expect(&r, 1, "tools/fetch_face_models.sh");
+  AgfCliRun r = agf_cli_run("score", src, "--csv", csv, "--models", empty,
+                            "--device", "cpu", NULL);
+  agf_cli_check(&r, 1, "tools/fetch_face_models.sh");
   /* The face networks alone: the DFG's absence is named. */
   g_autofree char *face_only = tmp("face-only");
   g_autofree char *face_link = g_build_filename(face_only, "face", NULL);
@@ -329,14 +231,14 @@ static void test_no_models(void)
   g_assert_cmpint(g_mkdir_with_parents(face_only, 0755), ==, 0);
   g_assert_cmpint(symlink(face_src, face_link), ==, 0);
   if (have_face_models()) {
-    r = train("score", src, "--csv", csv, "--models", face_only, "--device",
-              "cpu", NULL);
-    expect(&r, 1, "dfg/autoencoder_kl.safetensors not found");
+    r = agf_cli_run("score", src, "--csv", csv, "--models", face_only,
+                    "--device", "cpu", NULL);
+    agf_cli_check(&r, 1, "dfg/autoencoder_kl.safetensors not found");
   }
   g_autofree char *list = tmp("list.csv");
   g_autofree char *out = tmp("nomodels-cues");
-  r = train("cues", list, "--out", out, NULL);
-  expect(&r, 1, "no face crops");
+  r = agf_cli_run("cues", list, "--out", out, NULL);
+  agf_cli_check(&r, 1, "no face crops");
 }
 
 static void test_score_rows(void)
@@ -347,10 +249,10 @@ static void test_score_rows(void)
   }
   g_autofree char *src = tmp("src");
   g_autofree char *csv = tmp("out/scores.csv");
-  Run r = train("score", src, "--csv", csv, "--models", models, "--batch",
-                "2", QUICK, NULL);
+  AgfCliRun r = agf_cli_run("score", src, "--csv", csv, "--models", models,
+                            "--batch", "2", QUICK, NULL);
   g_test_message("%s%s", r.out, r.err);
-  expect(&r, 0, "2 faces scored");
+  agf_cli_check(&r, 0, "2 faces scored");
   g_autofree char *text = NULL;
   g_assert_true(g_file_get_contents(csv, &text, NULL, NULL));
   g_assert_true(g_str_has_prefix(text, "path,video,frame,score,source,status,x1,"
@@ -403,9 +305,9 @@ static void test_score_rows(void)
 
   /* Batching does not change a score; a threshold moves the verdict. */
   g_autofree char *csv1 = tmp("out/scores-b1.csv");
-  r = train("score", src, "--csv", csv1, "--models", models, "--batch", "1",
-            "--threshold", "0", QUICK, NULL);
-  expect(&r, 0, NULL);
+  r = agf_cli_run("score", src, "--csv", csv1, "--models", models, "--batch",
+                  "1", "--threshold", "0", QUICK, NULL);
+  agf_cli_check(&r, 0, NULL);
   g_autoptr(AgfManifest) m1 = load(csv1);
   g_assert_cmpuint(agf_manifest_len(m1), ==, 7);
   for (int k = 4; k < 6; k++) {
@@ -419,9 +321,9 @@ static void test_score_rows(void)
   /* The background mask is part of the cue: without it the score moves. */
   g_autofree char *f1 = tmp("src/face1.png");
   g_autofree char *csv2 = tmp("out/scores-nomask.csv");
-  r = train("score", f1, "--csv", csv2, "--models", models, "--no-mask",
-            QUICK, NULL);
-  expect(&r, 0, NULL);
+  r = agf_cli_run("score", f1, "--csv", csv2, "--models", models, "--no-mask",
+                  QUICK, NULL);
+  agf_cli_check(&r, 0, NULL);
   g_autoptr(AgfManifest) m2 = load(csv2);
   g_assert_cmpuint(agf_manifest_len(m2), ==, 1);
   g_assert_cmpfloat(fabs(agf_manifest_get(m2, 0)->score -
@@ -429,16 +331,16 @@ static void test_score_rows(void)
 
   /* Half-precision networks (--dtype f16): the same score, nearly. */
   g_autofree char *csv16 = tmp("out/scores-f16.csv");
-  r = train("score", f1, "--csv", csv16, "--models", models, "--dtype",
-            "f16", QUICK, NULL);
-  expect(&r, 0, "1 faces scored");
+  r = agf_cli_run("score", f1, "--csv", csv16, "--models", models, "--dtype",
+                  "f16", QUICK, NULL);
+  agf_cli_check(&r, 0, "1 faces scored");
   g_autoptr(AgfManifest) m16 = load(csv16);
   g_assert_cmpfloat_with_epsilon(agf_manifest_get(m16, 0)->score,
                                  agf_manifest_get(m, 4)->score, 5e-3);
 
   /* An existing table is not replaced without --resume. */
-  r = train("score", src, "--csv", csv, "--models", models, QUICK, NULL);
-  expect(&r, 1, "--resume");
+  r = agf_cli_run("score", src, "--csv", csv, "--models", models, QUICK, NULL);
+  agf_cli_check(&r, 1, "--resume");
 }
 
 static void test_resume_eval(void)
@@ -450,9 +352,9 @@ static void test_resume_eval(void)
   /* A manifest as input: its label/attack/domain are carried over. */
   g_autofree char *list = tmp("list.csv");
   g_autofree char *csv = tmp("resume/scores.csv");
-  Run r = train("score", list, "--csv", csv, "--models", models, QUICK,
-                NULL);
-  expect(&r, 0, NULL);
+  AgfCliRun r =
+    agf_cli_run("score", list, "--csv", csv, "--models", models, QUICK, NULL);
+  agf_cli_check(&r, 0, NULL);
   g_autoptr(AgfManifest) full = load(csv);
   g_assert_cmpuint(agf_manifest_len(full), ==, 7);
   g_assert_cmpint(row_of(full, "/face2.png", -1)->label, ==,
@@ -474,9 +376,9 @@ static void test_resume_eval(void)
   GError *error = NULL;
   g_assert_true(agf_manifest_save(kept, csv, AGF_MANIFEST_CSV, &error));
   g_assert_no_error(error);
-  r = train("score", list, "--csv", csv, "--models", models, "--resume",
-            QUICK, NULL);
-  expect(&r, 0, "(3 already done), 2 frames, 1 faces scored");
+  r = agf_cli_run("score", list, "--csv", csv, "--models", models, "--resume",
+                  QUICK, NULL);
+  agf_cli_check(&r, 0, "(3 already done), 2 frames, 1 faces scored");
   g_autoptr(AgfManifest) again = load(csv);
   g_assert_cmpuint(agf_manifest_len(again), ==, 7);
   for (guint i = 0; i < 7; i++) {
@@ -489,15 +391,15 @@ static void test_resume_eval(void)
       g_assert_cmpfloat_with_epsilon(a->score, b->score, 1e-6);
   }
   /* Nothing left: a second resume scores nothing. */
-  r = train("score", list, "--csv", csv, "--models", models, "--resume",
-            QUICK, NULL);
-  expect(&r, 0, "(5 already done), 0 frames");
+  r = agf_cli_run("score", list, "--csv", csv, "--models", models, "--resume",
+                  QUICK, NULL);
+  agf_cli_check(&r, 0, "(5 already done), 0 frames");
 
   /* eval reads the table: the two scored faces (one live, one spoof);
    * the rows without a score are not samples. */
   g_autofree char *ev = tmp("resume/eval");
-  r = train("eval", csv, "--out", ev, NULL);
-  expect(&r, 0, "2 samples");
+  r = agf_cli_run("eval", csv, "--out", ev, NULL);
+  agf_cli_check(&r, 0, "2 samples");
   g_autofree char *report = g_build_filename(ev, "report.json", NULL);
   g_assert_true(g_file_test(report, G_FILE_TEST_IS_REGULAR));
 }
@@ -520,11 +422,12 @@ static void test_vulkan(void)
   g_autofree char *f1 = tmp("src/face1.png");
   g_autofree char *cpu = tmp("vk/cpu.csv");
   g_autofree char *vk = tmp("vk/vulkan.csv");
-  Run r = train("score", f1, "--csv", cpu, "--models", models, QUICK, NULL);
-  expect(&r, 0, NULL);
-  r = train("score", f1, "--csv", vk, "--models", models, "--steps", "4",
-            "--strength", "0.5", "--device", "vulkan", NULL);
-  expect(&r, 0, "1 faces scored");
+  AgfCliRun r =
+    agf_cli_run("score", f1, "--csv", cpu, "--models", models, QUICK, NULL);
+  agf_cli_check(&r, 0, NULL);
+  r = agf_cli_run("score", f1, "--csv", vk, "--models", models, "--steps", "4",
+                  "--strength", "0.5", "--device", "vulkan", NULL);
+  agf_cli_check(&r, 0, "1 faces scored");
   g_autoptr(AgfManifest) a = load(cpu);
   g_autoptr(AgfManifest) b = load(vk);
   const AgfManifestRecord *x = agf_manifest_get(a, 0);
@@ -563,9 +466,9 @@ static void test_kill(void)
   g_autoptr(AgfManifest) part = load(csv);
   g_assert_cmpuint(agf_manifest_len(part), >=, 1);
   g_assert_cmpuint(agf_manifest_len(part), <=, 7);
-  Run r = train("score", src, "--csv", csv, "--models", models, "--resume",
-                QUICK, NULL);
-  expect(&r, 0, NULL);
+  AgfCliRun r = agf_cli_run("score", src, "--csv", csv, "--models", models,
+                            "--resume", QUICK, NULL);
+  agf_cli_check(&r, 0, NULL);
   g_autoptr(AgfManifest) done = load(csv);
   g_assert_cmpuint(agf_manifest_len(done), ==, 7);
   g_assert_cmpstr(agf_manifest_get(done, 4)->status, ==, "ok");
@@ -596,9 +499,10 @@ static void test_cues(void)
 {
   g_autofree char *m = make_prepared();
   g_autofree char *out = tmp("cues-out");
-  Run r = train("cues", m, "--out", out, "--models", models, "--batch", "2",
+  AgfCliRun r =
+    agf_cli_run("cues", m, "--out", out, "--models", models, "--batch", "2",
                 "--device", "cpu", "--steps", "4", "--strength", "0.5", NULL);
-  expect(&r, 0, "3 written, 0 already done");
+  agf_cli_check(&r, 0, "3 written, 0 already done");
   g_autofree char *mpath = g_build_filename(out, "manifest.jsonl", NULL);
   g_autoptr(AgfManifest) cm = load(mpath);
   g_assert_cmpuint(agf_manifest_len(cm), ==, 4);
@@ -638,9 +542,9 @@ static void test_cues(void)
   }
   /* Resume: a deleted file is redone, the others skipped. */
   g_assert_cmpint(g_unlink(first), ==, 0);
-  r = train("cues", m, "--out", out, "--models", models, "--device", "cpu",
-            "--steps", "4", "--strength", "0.5", NULL);
-  expect(&r, 0, "1 written, 2 already done");
+  r = agf_cli_run("cues", m, "--out", out, "--models", models, "--device",
+                  "cpu", "--steps", "4", "--strength", "0.5", NULL);
+  agf_cli_check(&r, 0, "1 written, 2 already done");
   g_assert_true(g_file_test(first, G_FILE_TEST_IS_REGULAR));
   /* Crops that cannot be read: a failure, not an empty success. */
   g_autofree char *lost = tmp("prep/lost.jsonl");
@@ -648,14 +552,16 @@ static void test_cues(void)
                                     "\"crops/gone.png\",\"status\":"
                                     "\"ok\"}\n", -1, NULL));
   g_autofree char *lost_out = tmp("cues-lost");
-  r = train("cues", lost, "--out", lost_out, "--models", models, "--device",
-            "cpu", NULL);
-  expect(&r, 1, "none of the 1 crops");
+  r = agf_cli_run("cues", lost, "--out", lost_out, "--models", models,
+                  "--device", "cpu", NULL);
+  agf_cli_expect_exit(&r, 1, "none of the 1 crops"); /* after progress lines */
+  agf_cli_run_clear(&r);
 
   /* Other settings into the same folder: refused. */
-  r = train("cues", m, "--out", out, "--models", models, "--device", "cpu",
-            "--steps", "5", NULL);
-  expect(&r, 1, "other settings");
+  r = agf_cli_run("cues", m, "--out", out, "--models", models, "--device",
+                  "cpu", "--steps", "5", NULL);
+  agf_cli_expect_exit(&r, 1, "other settings"); /* after progress lines */
+  agf_cli_run_clear(&r);
 }
 
 /* The face the pipeline takes: the first (largest) scoring at least the
@@ -701,32 +607,12 @@ static void test_pick_face(void)
   g_clear_error(&error);
 }
 
-static void rm_rf(const char *path)
-{
-  g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
-  const char *n;
-  while (d && (n = g_dir_read_name(d))) {
-    g_autofree char *p = g_build_filename(path, n, NULL);
-    if (g_file_test(p, G_FILE_TEST_IS_DIR) &&
-        !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
-      rm_rf(p);
-    else
-      g_unlink(p);
-  }
-  g_rmdir(path);
-}
-
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
-  if (!g_getenv("AGFAS_TRAIN")) {
-    g_printerr("test_score: set AGFAS_TRAIN to the agfas-train binary "
-               "(meson test does)\n");
+  if (!agf_cli_available("test_score"))
     return 77;
-  }
-  GError *error = NULL;
-  tmp_dir = g_dir_make_tmp("agfas-score-XXXXXX", &error);
-  g_assert_no_error(error);
+  tmp_dir = agf_test_make_tmp("agfas-score-XXXXXX");
   make_models();
   make_media();
   g_test_add_func("/analysis/pick-face", test_pick_face);
@@ -738,7 +624,7 @@ int main(int argc, char **argv)
   g_test_add_func("/score/vulkan", test_vulkan);
   g_test_add_func("/cues/run-resume", test_cues);
   int rc = g_test_run();
-  rm_rf(tmp_dir);
+  agf_test_remove_tree(tmp_dir);
   g_free(tmp_dir);
   g_free(models);
   return rc;

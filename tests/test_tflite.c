@@ -542,18 +542,6 @@ static void test_real_fuzz(void) {
   g_free(data);
 }
 
-static void rm_tree(const char *dir) {
-  GDir *d = g_dir_open(dir, 0, NULL);
-  const char *name;
-  while (d && (name = g_dir_read_name(d))) {
-    g_autofree char *p = g_build_filename(dir, name, NULL);
-    g_unlink(p);
-  }
-  if (d)
-    g_dir_close(d);
-  g_rmdir(dir);
-}
-
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   tfl_builder_begin();
@@ -569,7 +557,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/tflite/real/mobilefacenet", test_real_mobilefacenet);
   g_test_add_func("/tflite/real/fuzz", test_real_fuzz);
   int rc = g_test_run();
-  rm_tree(tmp_dir);
+  agf_test_remove_tree(tmp_dir);
   g_free(tmp_dir);
   tfl_builder_end();
   int vk = agf_test_finish();

@@ -10,7 +10,7 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
-#include <sys/wait.h>
+#include "cli_support.h"
 #include "test_support.h"
 #include "io/image.h"
 #include "io/safetensors.h"
@@ -75,8 +75,7 @@ static void write_face(const char *path, guint32 seed, gboolean spoof)
 static void make_fixture(void)
 {
   g_autoptr(GError) error = NULL;
-  tmp = g_dir_make_tmp("agfas-train-dfg-XXXXXX", &error);
-  g_assert_no_error(error);
+  tmp = agf_test_make_tmp("agfas-train-dfg-XXXXXX");
   GString *csv = g_string_new("path,label,crop\n");
   for (int i = 0; i < N_LIVE + N_SPOOF; i++) {
     const gboolean spoof = i >= N_LIVE;
@@ -98,39 +97,15 @@ static void make_fixture(void)
   g_assert_no_error(error);
 }
 
-static void rm_tree(const char *path)
-{
-  if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
-    g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
-    const char *name;
-    while (d && (name = g_dir_read_name(d))) {
-      g_autofree char *p = g_build_filename(path, name, NULL);
-      rm_tree(p);
-    }
-  }
-  g_remove(path);
-}
-
 /* ---- running agfas-train ---- */
-
-typedef struct {
-  int status;
-  char *out, *err;
-} Run;
-
-static void run_clear(Run *r)
-{
-  g_free(r->out);
-  g_free(r->err);
-}
 
 /* agfas-train CMD with the fixture's manifest, the common arguments of
  * the command, --out out_dir and the NULL-terminated extra arguments;
  * signal_at > 0 interrupts the run after that step. */
-static Run train(const char *cmd, const char *out_dir, int signal_at, ...)
+static AgfCliRun train(const char *cmd, const char *out_dir, int signal_at,
+                       ...)
 {
-  GPtrArray *argv = g_ptr_array_new();
-  g_ptr_array_add(argv, (char *)g_getenv("AGFAS_TRAIN"));
+  g_autoptr(GPtrArray) argv = g_ptr_array_new();
   g_ptr_array_add(argv, (char *)cmd);
   g_ptr_array_add(argv, manifest);
   const char *common[] = { "--preset", "tiny", "--size", "32", "--batch", "4",
@@ -156,25 +131,11 @@ static Run train(const char *cmd, const char *out_dir, int signal_at, ...)
   /* tiny shapes: one thread does it, and spinning OpenMP threads only slow
    * a loaded machine down */
   env = g_environ_setenv(env, "OMP_NUM_THREADS", "1", FALSE);
-  Run r = { 0 };
-  g_autoptr(GError) error = NULL;
-  int wait = 0;
   const gint64 t0 = g_get_monotonic_time();
-  g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, env, G_SPAWN_DEFAULT,
-                             NULL, NULL, &r.out, &r.err, &wait, &error));
-  g_assert_no_error(error);
-  g_ptr_array_unref(argv);
-  r.status = WIFEXITED(wait) ? WEXITSTATUS(wait) : -1;
+  AgfCliRun r = agf_cli_runv((const char *const *)argv->pdata, env);
   g_test_message("agfas-train %s --out %s: exit %d in %.1f s", cmd, out_dir,
                  r.status, (double)(g_get_monotonic_time() - t0) * 1e-6);
   return r;
-}
-
-static void expect_status(const Run *r, int want)
-{
-  if (r->status != want)
-    g_error("agfas-train exited %d, want %d\nstdout: %s\nstderr: %s",
-            r->status, want, r->out, r->err);
 }
 
 static char *out_dir(const char *name)
@@ -271,9 +232,9 @@ static void check_learns(const char *cmd, const char *lr, double max_ratio)
 {
   g_autofree char *name = g_strdup_printf("%s-learn", cmd);
   g_autofree char *dir = out_dir(name);
-  Run r = train(cmd, dir, 0, "--steps", "30", "--lr", lr, "--save-every", "0",
-                NULL);
-  expect_status(&r, 0);
+  AgfCliRun r =
+    train(cmd, dir, 0, "--steps", "30", "--lr", lr, "--save-every", "0", NULL);
+  agf_cli_expect(&r, 0, NULL);
   g_autoptr(GArray) loss = read_losses(dir);
   g_assert_cmpuint(loss->len, ==, 30);
   for (guint i = 0; i < loss->len; i++)
@@ -289,7 +250,7 @@ static void check_learns(const char *cmd, const char *lr, double max_ratio)
   g_assert_nonnull(strstr(cfg, faces));
   g_autofree char *ckpt = g_build_filename(dir, "checkpoint.safetensors", NULL);
   g_assert_true(g_file_test(ckpt, G_FILE_TEST_IS_REGULAR));
-  run_clear(&r);
+  agf_cli_run_clear(&r);
 }
 
 /* Interrupted at step 2 by SIGINT: exit 130, a loadable checkpoint at step
@@ -299,16 +260,13 @@ static void check_resume(const char *cmd, const char *export_name)
   g_autofree char *na = g_strdup_printf("%s-straight", cmd);
   g_autofree char *nb = g_strdup_printf("%s-resumed", cmd);
   g_autofree char *a = out_dir(na), *b = out_dir(nb);
-  Run r = train(cmd, a, 0, "--steps", "6", "--lr", "1e-3", "--ema-decay",
-                "0.9", "--save-every", "0", NULL);
-  expect_status(&r, 0);
-  run_clear(&r);
+  AgfCliRun r = train(cmd, a, 0, "--steps", "6", "--lr", "1e-3", "--ema-decay",
+                      "0.9", "--save-every", "0", NULL);
+  agf_cli_check(&r, 0, NULL);
 
   r = train(cmd, b, 2, "--steps", "6", "--lr", "1e-3", "--ema-decay", "0.9",
             "--save-every", "0", NULL);
-  expect_status(&r, 130);
-  g_assert_nonnull(strstr(r.err, "interrupted at step 2"));
-  run_clear(&r);
+  agf_cli_check(&r, 130, "interrupted at step 2");
   g_autofree char *ckpt = g_build_filename(b, "checkpoint.safetensors", NULL);
   g_autofree char *exported = g_build_filename(b, export_name, NULL);
   g_assert_false(g_file_test(exported, G_FILE_TEST_EXISTS));
@@ -329,14 +287,11 @@ static void check_resume(const char *cmd, const char *export_name)
   }
   /* a second run into the same folder must not overwrite it */
   r = train(cmd, b, 0, "--steps", "6", "--lr", "1e-3", NULL);
-  expect_status(&r, 1);
-  g_assert_nonnull(strstr(r.err, "--resume"));
-  run_clear(&r);
+  agf_cli_check(&r, 1, "--resume");
 
   r = train(cmd, b, 0, "--steps", "6", "--lr", "1e-3", "--ema-decay", "0.9",
             "--save-every", "0", "--resume", b, NULL);
-  expect_status(&r, 0);
-  run_clear(&r);
+  agf_cli_check(&r, 0, NULL);
   g_autofree char *want = g_build_filename(a, export_name, NULL);
   assert_same_weights(want, exported);
   g_autoptr(GArray) la = read_losses(a), lb = read_losses(b);
@@ -430,11 +385,11 @@ static void test_dfg_mobilefacenet(void)
     return;
   }
   g_autofree char *dir = out_dir("dfg-mobilefacenet");
-  Run r = train("dfg", dir, 0, "--identity", "mobilefacenet", "--steps", "2",
-                "--lr", "1e-3", NULL);
-  expect_status(&r, 0);
+  AgfCliRun r = train("dfg", dir, 0, "--identity", "mobilefacenet", "--steps",
+                      "2", "--lr", "1e-3", NULL);
+  agf_cli_expect(&r, 0, NULL);
   g_assert_nonnull(strstr(r.err, "context widened from 32 to 512"));
-  run_clear(&r);
+  agf_cli_run_clear(&r);
   g_autofree char *unet = g_build_filename(dir, "unet.safetensors", NULL);
   AgfSafetensors *st = agf_safetensors_open(unet, &error);
   g_assert_no_error(error);
@@ -445,11 +400,8 @@ static void test_dfg_mobilefacenet(void)
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
-  if (!g_getenv("AGFAS_TRAIN")) {
-    g_printerr("test_train_dfg: set AGFAS_TRAIN to the agfas-train binary "
-               "(meson test does)\n");
+  if (!agf_cli_available("test_train_dfg"))
     return 1;
-  }
   make_fixture();
   g_test_add_func("/train-dfg/vae/learns", test_vae_learns);
   g_test_add_func("/train-dfg/vae/resume", test_vae_resume);
@@ -458,7 +410,7 @@ int main(int argc, char **argv)
   g_test_add_func("/train-dfg/dfg/exports-load", test_exports_load);
   g_test_add_func("/train-dfg/dfg/mobilefacenet", test_dfg_mobilefacenet);
   int rc = g_test_run();
-  rm_tree(tmp);
+  agf_test_remove_tree(tmp);
   g_free(tmp);
   g_free(manifest);
   g_free(vae_file);

@@ -49,17 +49,13 @@ static void test_param_count_sd15(void)
 }
 
 /* fp32 within TOL; f16 weights (and activations) get a looser bound. */
-typedef struct {
-  AgfDType dt;
-  double tol;
-} Precision;
-
-static const Precision f32 = { AGF_F32, TOL }, f16 = { AGF_F16, TOL_F16 };
+static const ParityPrecision f32 = { AGF_F32, TOL },
+                             f16 = { AGF_F16, TOL_F16 };
 
 static void parity(AgfDevice *dev, gconstpointer data)
 {
-  const AgfDType dt = ((const Precision *)data)->dt;
-  const double tol = ((const Precision *)data)->tol;
+  const AgfDType dt = ((const ParityPrecision *)data)->dt;
+  const double tol = ((const ParityPrecision *)data)->tol;
   GError *error = NULL;
   g_autoptr(AgfWeights) w = parity_open(GOLDEN, dev, dt);
   g_autoptr(AgfUnet) u = agf_unet_new(w, &error);
@@ -95,24 +91,15 @@ static gboolean load(AgfWeights *w, gconstpointer data, GError **error)
   return u != NULL;
 }
 
-static void test_load_errors(void)
+int main(int argc, char **argv)
 {
+  g_test_init(&argc, &argv, NULL);
   static const char *const wrong[] = {
     "up_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight", NULL };
   static const char *const missing[] = {
     "up_blocks.0.resnets.1.time_emb_proj.bias", NULL };
-  parity_check_load_errors(GOLDEN, load, NULL, wrong, missing);
-}
-
-int main(int argc, char **argv)
-{
-  g_test_init(&argc, &argv, NULL);
-  g_test_add_func("/unet/config", test_config);
-  g_test_add_func("/unet/param-count-sd15", test_param_count_sd15);
-  parity_add_cpu("/unet/parity-cpu", parity, &f32);
-  parity_add_cpu("/unet/parity-cpu-f16", parity, &f16);
-  parity_add_vulkan("/unet/parity-vulkan", parity, &f32);
-  g_test_add_func("/unet/load-errors", test_load_errors);
-  int rc = g_test_run();
-  return agf_test_finish() ? 1 : rc;
+  static const ParityNetTests t = {
+    "unet", test_config, "param-count-sd15", test_param_count_sd15, parity,
+    &f32, &f16, GOLDEN, load, wrong, missing };
+  return parity_net_main(&t);
 }

@@ -9,7 +9,8 @@
  *               [--filter SUBSTR] [--dtype f32|f16|all] [--torch]
  *               [--cache-dir DIR]
  *   agfas-bench [--device D] train [--preset P] [--batch N] [--json FILE]
- *               [--quick] [--filter unet|vit] [--dtype f32|f16|all] [--torch]
+ *               [--quick] [--filter unet|vit|dfg|oanet|cue]
+ *               [--dtype f32|f16|all] [--torch] [--cache-dir DIR]
  */
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +38,11 @@ static const GOptionEntry entries[] = {
   { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick,
     "ops: a small subset with fewer samples (about a minute on lavapipe); "
     "models: fewer runs and an OA-Net batch of 8; train: the tiny preset, 2 "
-    "timed steps", NULL },
+    "timed steps (cue: 1 generation of 10 PNDM steps) and smaller batches",
+    NULL },
   { "filter", 'f', 0, G_OPTION_ARG_STRING, &opt_filter,
-    "Only cases (ops), networks (models) or steps (train: unet, vit) whose "
+    "Only cases (ops), networks (models) or steps (train: unet, vit, dfg, "
+    "oanet, cue) whose "
     "name contains SUBSTR", "SUBSTR" },
   { "dtype", 0, 0, G_OPTION_ARG_STRING, &opt_dtype,
     "f32, f16 or all (default: f32, plus f16 on Vulkan devices that have it)", "T" },
@@ -54,7 +57,9 @@ static const GOptionEntry entries[] = {
     "models, train: where the random-weight checkpoints are kept (default "
     "$XDG_CACHE_HOME/agfas/bench)", "DIR" },
   { "batch", 'b', 0, G_OPTION_ARG_INT, &opt_batch,
-    "train: samples per step (default: U-Net 2, ViT 8; --quick ViT 4)", "N" },
+    "train: samples per step (default: unet 2, vit 8, dfg 4, oanet 8, cue 2; "
+    "--quick: vit 4, dfg 2, oanet 4, cue 1; oanet rounds down to a multiple "
+    "of 4)", "N" },
   { NULL }
 };
 
@@ -210,10 +215,12 @@ int main(int argc, char **argv)
     "GEMMs) on the chosen devices, next to OpenBLAS cblas_sgemm for GEMM and conv.\n"
     "models: times every network of a preset (random weights, cached) and a\n"
     "whole DFG reconstruction, with peak device memory.\n"
-    "train: training-step throughput (samples/s) and peak memory of a U-Net\n"
-    "step (noise-prediction MSE, AdamW) and a ViT step (OA-Net image_only,\n"
-    "cross-entropy, SGD momentum) per preset (default tiny,small; --quick:\n"
-    "tiny), with --torch the ratio to PyTorch doing the same step.");
+    "train: training-step throughput (samples/s) and peak memory per preset\n"
+    "(default tiny,small; --quick: tiny) of the steps unet (noise-prediction\n"
+    "MSE, AdamW), vit (OA-Net image_only, cross-entropy, SGD momentum), dfg\n"
+    "(the whole agfas-train dfg step), oanet (the whole agfas-train oanet\n"
+    "SSDG step) and cue (a whole reconstruction + cue, no training: faces/s);\n"
+    "with --torch the ratio to PyTorch doing the same step.");
   GError *error = NULL;
   if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
     g_printerr("agfas-bench: %s (see --help)\n", error->message);

@@ -121,9 +121,14 @@ typedef struct {
 /* m from runs timings (times is sorted) on dev in dt, with dev's peak. */
 void bench_measure_take(BenchMeasure *m, AgfDevice *dev, AgfDType dt,
                         double *times, int runs);
-/* A torch row's case id (-1 when it has none) and measurement; FALSE when
- * the row measured nothing. */
-gboolean bench_measure_read(JsonObject *o, gint64 *id, BenchMeasure *m);
+/* The rows of a models or train comparison script's output at path: fn
+ * gets each one that measured something, with its case (cases->pdata[its
+ * "id"]). */
+typedef void (*BenchTorchRowFn)(gconstpointer c, const BenchMeasure *m,
+                                gpointer data);
+gboolean bench_read_torch_measures(const char *path, const char *script,
+                                   GPtrArray *cases, BenchTorchRowFn fn,
+                                   gpointer data, GError **error);
 /* The measurement's members, from "dtype" to "peak_bytes". */
 void bench_measure_json(JsonBuilder *b, const BenchMeasure *m);
 /* "12.3" MiB, or "-" when unknown, into buf. */
@@ -134,10 +139,14 @@ void bench_json_str(JsonBuilder *b, const char *k, const char *v);
 void bench_json_int(JsonBuilder *b, const char *k, gint64 v);
 void bench_json_double(JsonBuilder *b, const char *k, double v);
 void bench_json_ints(JsonBuilder *b, const char *k, const int *v, int n);
-/* k: [[shape of input 0], ...] from n input shapes of ndim[i] dims, rows
- * of stride int64s apart. */
-void bench_json_shapes(JsonBuilder *b, const char *k, int n, const int *ndim,
-                       const int64_t *shape, int stride);
+
+/* The CPU backend's thread count (PyTorch is given the same). */
+int bench_cpu_threads(void);
+/* --cache-dir, else $XDG_CACHE_HOME/agfas/bench. */
+char *bench_cache_dir(const char *opt);
+/* The devices of --device spec, printed with the weights folder; NULL
+ * after printing why. */
+GPtrArray *bench_open_devices_report(const char *spec, const char *dir);
 
 /* A temporary folder holding cases.json (written by us) and torch.json
  * (written by the PyTorch script). */

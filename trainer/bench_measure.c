@@ -22,18 +22,31 @@ void bench_measure_take(BenchMeasure *m, AgfDevice *dev, AgfDType dt,
   m->peak_bytes = (double)ms.peak;
 }
 
-gboolean bench_measure_read(JsonObject *o, gint64 *id, BenchMeasure *m)
+gboolean bench_read_torch_measures(const char *path, const char *script,
+                                   GPtrArray *cases, BenchTorchRowFn fn,
+                                   gpointer data, GError **error)
 {
-  memset(m, 0, sizeof *m);
-  *id = json_object_get_int_member_with_default(o, "id", -1);
-  bench_read_torch_ids(o, &m->dtype, m->backend, sizeof m->backend, m->device,
-                       sizeof m->device, m->device_name, sizeof m->device_name);
-  m->usec = json_object_get_double_member_with_default(o, "usec", 0);
-  m->runs = (int)json_object_get_int_member_with_default(o, "runs", 0);
-  JsonNode *peak = json_object_get_member(o, "peak_bytes");
-  m->peak_bytes = peak && !json_node_is_null(peak) ? json_node_get_double(peak)
-                                                   : -1;
-  return m->usec > 0;
+  g_autoptr(JsonParser) parser = json_parser_new();
+  JsonArray *res = bench_load_torch_results(parser, path, script, error);
+  if (!res)
+    return FALSE;
+  for (guint i = 0; i < json_array_get_length(res); i++) {
+    JsonObject *o = json_array_get_object_element(res, i);
+    gint64 id = json_object_get_int_member_with_default(o, "id", -1);
+    if (id < 0 || id >= cases->len)
+      continue;
+    BenchMeasure m = { .peak_bytes = -1 };
+    bench_read_torch_ids(o, &m.dtype, m.backend, sizeof m.backend, m.device,
+                         sizeof m.device, m.device_name, sizeof m.device_name);
+    m.usec = json_object_get_double_member_with_default(o, "usec", 0);
+    m.runs = (int)json_object_get_int_member_with_default(o, "runs", 0);
+    JsonNode *peak = json_object_get_member(o, "peak_bytes");
+    if (peak && !json_node_is_null(peak))
+      m.peak_bytes = json_node_get_double(peak);
+    if (m.usec > 0)
+      fn(cases->pdata[id], &m, data);
+  }
+  return TRUE;
 }
 
 void bench_measure_json(JsonBuilder *b, const BenchMeasure *m)
@@ -86,18 +99,38 @@ void bench_json_ints(JsonBuilder *b, const char *k, const int *v, int n)
   json_builder_end_array(b);
 }
 
-void bench_json_shapes(JsonBuilder *b, const char *k, int n, const int *ndim,
-                       const int64_t *shape, int stride)
+int bench_cpu_threads(void)
 {
-  json_builder_set_member_name(b, k);
-  json_builder_begin_array(b);
-  for (int i = 0; i < n; i++) {
-    json_builder_begin_array(b);
-    for (int d = 0; d < ndim[i]; d++)
-      json_builder_add_int_value(b, shape[i * stride + d]);
-    json_builder_end_array(b);
+  int n = 0;
+  g_autofree AgfDeviceInfo *list = agf_device_list(&n, NULL);
+  for (int i = 0; list && i < n; i++)
+    if (list[i].backend == AGF_BACKEND_CPU)
+      return list[i].threads;
+  return (int)g_get_num_processors();
+}
+
+char *bench_cache_dir(const char *opt)
+{
+  return opt ? g_strdup(opt)
+             : g_build_filename(g_get_user_cache_dir(), "agfas", "bench", NULL);
+}
+
+GPtrArray *bench_open_devices_report(const char *spec, const char *dir)
+{
+  GError *error = NULL;
+  GPtrArray *devs = bench_open_devices(spec, &error);
+  if (!devs) {
+    g_printerr("agfas-bench: %s\n(agfas-bench --list-devices shows what is there)\n",
+               error->message);
+    g_error_free(error);
+    return NULL;
   }
-  json_builder_end_array(b);
+  g_print("weights: %s\n", dir);
+  for (guint d = 0; d < devs->len; d++) {
+    const AgfDeviceInfo *info = agf_device_info(devs->pdata[d]);
+    g_print("%s: %s\n", info->spec, info->name);
+  }
+  return devs;
 }
 
 gboolean bench_torch_files_init(BenchTorchFiles *f, GError **error)

@@ -16,26 +16,45 @@ const char *bench_model_name(BenchModelKind k)
 
 char *bench_model_input_str(const BenchModelCase *c)
 {
+  g_autofree char *in = bench_inputs_str(&c->in);
+  if (c->kind != BM_RECONSTRUCT)
+    return g_steal_pointer(&in);
+  return g_strdup_printf("%s %s %dx%.1f", in, c->sampler, c->steps, c->strength);
+}
+
+void bench_inputs_set(BenchInputs *in, int i, int ndim, int64_t a, int64_t b,
+                      int64_t h, int64_t w)
+{
+  const int64_t v[4] = { a, b, h, w };
+  in->ndim[i] = ndim;
+  memcpy(in->shape[i], v, sizeof v);
+  in->n = MAX(in->n, i + 1);
+}
+
+char *bench_inputs_str(const BenchInputs *in)
+{
   GString *s = g_string_new(NULL);
-  for (int i = 0; i < c->n_in; i++) {
+  for (int i = 0; i < in->n; i++) {
     if (i)
       g_string_append(s, " + ");
-    for (int d = 0; d < c->ndim[i]; d++)
+    for (int d = 0; d < in->ndim[i]; d++)
       g_string_append_printf(s, "%s%" G_GINT64_FORMAT, d ? "x" : "",
-                             c->shape[i][d]);
+                             in->shape[i][d]);
   }
-  if (c->kind == BM_RECONSTRUCT)
-    g_string_append_printf(s, " %s %dx%.1f", c->sampler, c->steps, c->strength);
   return g_string_free(s, FALSE);
 }
 
-static void set_in(BenchModelCase *c, int i, int ndim, int64_t a, int64_t b,
-                   int64_t h, int64_t w)
+void bench_inputs_json(JsonBuilder *b, const BenchInputs *in)
 {
-  c->ndim[i] = ndim;
-  int64_t v[4] = { a, b, h, w };
-  memcpy(c->shape[i], v, sizeof v);
-  c->n_in = MAX(c->n_in, i + 1);
+  json_builder_set_member_name(b, "inputs");
+  json_builder_begin_array(b);
+  for (int i = 0; i < in->n; i++) {
+    json_builder_begin_array(b);
+    for (int d = 0; d < in->ndim[i]; d++)
+      json_builder_add_int_value(b, in->shape[i][d]);
+    json_builder_end_array(b);
+  }
+  json_builder_end_array(b);
 }
 
 static void case_free(gpointer p)
@@ -64,28 +83,28 @@ static BenchModelCase *make_case(BenchModelKind k, AgfPreset p,
   case BM_VAE_ENCODE:
   case BM_RECONSTRUCT:
   case BM_RESNET18:
-    set_in(c, 0, 4, 1, 3, 256, 256);
+    bench_inputs_set(&c->in, 0, 4, 1, 3, 256, 256);
     break;
   case BM_VAE_DECODE:
-    set_in(c, 0, 4, 1, lat, 32, 32);
+    bench_inputs_set(&c->in, 0, 4, 1, lat, 32, 32);
     break;
   case BM_UNET:
-    set_in(c, 0, 4, 1, c->cfg.unet.in_channels, 32, 32);
-    set_in(c, 1, 3, 1, 49, c->cfg.unet.cross_attention_dim, 0);
+    bench_inputs_set(&c->in, 0, 4, 1, c->cfg.unet.in_channels, 32, 32);
+    bench_inputs_set(&c->in, 1, 3, 1, 49, c->cfg.unet.cross_attention_dim, 0);
     break;
   case BM_IRESNET:
   case BM_MOBILEFACENET:
-    set_in(c, 0, 4, 1, 3, 112, 112);
+    bench_inputs_set(&c->in, 0, 4, 1, 3, 112, 112);
     break;
   case BM_OANET: {
     c->batch = quick ? 8 : 64;
     int s = c->cfg.oanet.vit.img_size;
-    set_in(c, 0, 4, c->batch, 3, s, s);
-    set_in(c, 1, 4, c->batch, 3, 256, 256);
+    bench_inputs_set(&c->in, 0, 4, c->batch, 3, s, s);
+    bench_inputs_set(&c->in, 1, 4, c->batch, 3, 256, 256);
     break;
   }
   case BM_PNET:
-    set_in(c, 0, 4, 1, 3, 640, 480);
+    bench_inputs_set(&c->in, 0, 4, 1, 3, 640, 480);
     break;
   default:
     break;
@@ -167,17 +186,6 @@ static gboolean want_dtype(AgfDevice *dev, const BenchModelCase *c,
   return bench_want_dtype(dev, dt, opt_dtype);
 }
 
-/* The CPU backend's thread count (PyTorch is given the same). */
-static int cpu_threads(void)
-{
-  int n = 0;
-  g_autofree AgfDeviceInfo *list = agf_device_list(&n, NULL);
-  for (int i = 0; list && i < n; i++)
-    if (list[i].backend == AGF_BACKEND_CPU)
-      return list[i].threads;
-  return (int)g_get_num_processors();
-}
-
 int bench_models_main(const BenchModelsOptions *o)
 {
   GError *error = NULL;
@@ -194,27 +202,16 @@ int bench_models_main(const BenchModelsOptions *o)
                "mobilefacenet, pnet, reconstruct)\n", o->filter);
     return 2;
   }
-  g_autofree char *dir = o->cache_dir
-    ? g_strdup(o->cache_dir)
-    : g_build_filename(g_get_user_cache_dir(), "agfas", "bench", NULL);
+  g_autofree char *dir = bench_cache_dir(o->cache_dir);
   if (!bench_models_prepare_weights(cases, dir, &error)) {
     g_printerr("agfas-bench: %s\n", error->message);
     g_error_free(error);
     return 1;
   }
-  g_autoptr(GPtrArray) devs = bench_open_devices(o->device, &error);
-  if (!devs) {
-    g_printerr("agfas-bench: %s\n(agfas-bench --list-devices shows what is there)\n",
-               error->message);
-    g_error_free(error);
+  g_autoptr(GPtrArray) devs = bench_open_devices_report(o->device, dir);
+  if (!devs)
     return 1;
-  }
-  const int threads = cpu_threads();
-  g_print("weights: %s\n", dir);
-  for (guint d = 0; d < devs->len; d++) {
-    const AgfDeviceInfo *info = agf_device_info(devs->pdata[d]);
-    g_print("%s: %s\n", info->spec, info->name);
-  }
+  const int threads = bench_cpu_threads();
   const char *load = NULL;
   g_autofree char *loadavg = NULL;
   if (g_file_get_contents("/proc/loadavg", &loadavg, NULL, NULL)) {

@@ -28,6 +28,21 @@ typedef enum {
 
 #define BM_MAX_IN 2
 
+/* The input shapes of a models or train case. */
+typedef struct {
+  int n;
+  int ndim[BM_MAX_IN];
+  int64_t shape[BM_MAX_IN][4];
+} BenchInputs;
+
+/* Input i: ndim of the dims a, b, h, w. */
+void bench_inputs_set(BenchInputs *in, int i, int ndim, int64_t a, int64_t b,
+                      int64_t h, int64_t w);
+/* "1x3x256x256 + 1x49x256" */
+char *bench_inputs_str(const BenchInputs *in);
+/* "inputs": [[1, 3, 256, 256], ...] */
+void bench_inputs_json(JsonBuilder *b, const BenchInputs *in);
+
 typedef struct {
   BenchModelKind kind;
   const char *preset;     /* "tiny", "small", "paper"; "package" for the
@@ -35,9 +50,7 @@ typedef struct {
   AgfPreset p;
   AgfPresetConfigs cfg;
   int batch;
-  int n_in;
-  int ndim[BM_MAX_IN];
-  int64_t shape[BM_MAX_IN][4];
+  BenchInputs in;
   char *files[BW_COUNT];  /* the checkpoints it needs, else NULL */
   /* reconstruction */
   int steps;

@@ -16,52 +16,11 @@ void bench_models_print_header(void)
 void bench_models_print_row(const BenchModelResult *r)
 {
   g_autofree char *in = bench_model_input_str(r->c);
-  char peak[32] = "-";
-  if (r->peak_bytes >= 0)
-    g_snprintf(peak, sizeof peak, "%.1f", r->peak_bytes / 1048576.0);
-  g_print("%-10s %-7s %-13s %5d %-30s %-4s %11.2f %10s\n", r->device,
+  char peak[32];
+  bench_measure_peak_str(&r->m, peak, sizeof peak);
+  g_print("%-10s %-7s %-13s %5d %-30s %-4s %11.2f %10s\n", r->m.device,
           r->c->preset, bench_model_name(r->c->kind), r->c->batch, in,
-          agf_dtype_name(r->dtype), r->usec / 1000, peak);
-}
-
-static void member_str(JsonBuilder *b, const char *k, const char *v)
-{
-  json_builder_set_member_name(b, k);
-  json_builder_add_string_value(b, v);
-}
-
-static void member_int(JsonBuilder *b, const char *k, gint64 v)
-{
-  json_builder_set_member_name(b, k);
-  json_builder_add_int_value(b, v);
-}
-
-static void member_double(JsonBuilder *b, const char *k, double v)
-{
-  json_builder_set_member_name(b, k);
-  json_builder_add_double_value(b, v);
-}
-
-static void member_ints(JsonBuilder *b, const char *k, const int *v, int n)
-{
-  json_builder_set_member_name(b, k);
-  json_builder_begin_array(b);
-  for (int i = 0; i < n; i++)
-    json_builder_add_int_value(b, v[i]);
-  json_builder_end_array(b);
-}
-
-static void member_inputs(JsonBuilder *b, const BenchModelCase *c)
-{
-  json_builder_set_member_name(b, "inputs");
-  json_builder_begin_array(b);
-  for (int i = 0; i < c->n_in; i++) {
-    json_builder_begin_array(b);
-    for (int d = 0; d < c->ndim[i]; d++)
-      json_builder_add_int_value(b, c->shape[i][d]);
-    json_builder_end_array(b);
-  }
-  json_builder_end_array(b);
+          agf_dtype_name(r->m.dtype), r->m.usec / 1000, peak);
 }
 
 gboolean bench_models_write_json(const char *path, const BenchModelResult *r,
@@ -70,32 +29,22 @@ gboolean bench_models_write_json(const char *path, const BenchModelResult *r,
 {
   g_autoptr(JsonBuilder) b = json_builder_new();
   json_builder_begin_object(b);
-  member_str(b, "schema", "agfas-bench-models/1");
+  bench_json_str(b, "schema", "agfas-bench-models/1");
   json_builder_set_member_name(b, "quick");
   json_builder_add_boolean_value(b, quick);
-  member_int(b, "threads", threads);
-  member_str(b, "loadavg", loadavg ? loadavg : "");
+  bench_json_int(b, "threads", threads);
+  bench_json_str(b, "loadavg", loadavg ? loadavg : "");
   json_builder_set_member_name(b, "results");
   json_builder_begin_array(b);
   for (int i = 0; i < n; i++) {
     const BenchModelResult *x = &r[i];
     g_autofree char *in = bench_model_input_str(x->c);
     json_builder_begin_object(b);
-    member_str(b, "network", bench_model_name(x->c->kind));
-    member_str(b, "preset", x->c->preset);
-    member_int(b, "batch", x->c->batch);
-    member_str(b, "input", in);
-    member_str(b, "dtype", agf_dtype_name(x->dtype));
-    member_str(b, "backend", x->backend);
-    member_str(b, "device", x->device);
-    member_str(b, "device_name", x->device_name);
-    member_double(b, "usec", x->usec);
-    member_int(b, "runs", x->runs);
-    json_builder_set_member_name(b, "peak_bytes");
-    if (x->peak_bytes >= 0)
-      json_builder_add_double_value(b, x->peak_bytes);
-    else
-      json_builder_add_null_value(b);
+    bench_json_str(b, "network", bench_model_name(x->c->kind));
+    bench_json_str(b, "preset", x->c->preset);
+    bench_json_int(b, "batch", x->c->batch);
+    bench_json_str(b, "input", in);
+    bench_measure_json(b, &x->m);
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
@@ -105,100 +54,104 @@ gboolean bench_models_write_json(const char *path, const BenchModelResult *r,
 
 /* ---- the PyTorch side ---- */
 
-static void add_configs(JsonBuilder *b, const AgfPresetConfigs *cfg)
+void bench_models_add_config(JsonBuilder *b, const AgfPresetConfigs *cfg)
 {
+  json_builder_set_member_name(b, "config");
+  json_builder_begin_object(b);
   const AgfAutoencoderKLConfig *v = &cfg->vae;
   json_builder_set_member_name(b, "vae");
   json_builder_begin_object(b);
-  member_ints(b, "block_out_channels", v->block_out_channels, v->n_levels);
-  member_int(b, "layers_per_block", v->layers_per_block);
-  member_int(b, "in_channels", v->in_channels);
-  member_int(b, "out_channels", v->out_channels);
-  member_int(b, "latent_channels", v->latent_channels);
-  member_int(b, "norm_num_groups", v->norm_num_groups);
-  member_double(b, "scaling_factor", v->scaling_factor);
+  bench_json_ints(b, "block_out_channels", v->block_out_channels, v->n_levels);
+  bench_json_int(b, "layers_per_block", v->layers_per_block);
+  bench_json_int(b, "in_channels", v->in_channels);
+  bench_json_int(b, "out_channels", v->out_channels);
+  bench_json_int(b, "latent_channels", v->latent_channels);
+  bench_json_int(b, "norm_num_groups", v->norm_num_groups);
+  bench_json_double(b, "scaling_factor", v->scaling_factor);
   json_builder_end_object(b);
 
   const AgfUnetConfig *u = &cfg->unet;
   json_builder_set_member_name(b, "unet");
   json_builder_begin_object(b);
-  member_ints(b, "block_out_channels", u->block_out_channels, u->n_levels);
-  member_ints(b, "down_attention", u->down_attention, u->n_levels);
-  member_ints(b, "heads", u->heads, u->n_levels);
-  member_int(b, "layers_per_block", u->layers_per_block);
-  member_int(b, "in_channels", u->in_channels);
-  member_int(b, "out_channels", u->out_channels);
-  member_int(b, "cross_attention_dim", u->cross_attention_dim);
-  member_int(b, "norm_num_groups", u->norm_num_groups);
-  member_double(b, "norm_eps", u->norm_eps);
-  member_int(b, "transformer_depth", u->transformer_depth);
+  bench_json_ints(b, "block_out_channels", u->block_out_channels, u->n_levels);
+  bench_json_ints(b, "down_attention", u->down_attention, u->n_levels);
+  bench_json_ints(b, "heads", u->heads, u->n_levels);
+  bench_json_int(b, "layers_per_block", u->layers_per_block);
+  bench_json_int(b, "in_channels", u->in_channels);
+  bench_json_int(b, "out_channels", u->out_channels);
+  bench_json_int(b, "cross_attention_dim", u->cross_attention_dim);
+  bench_json_int(b, "norm_num_groups", u->norm_num_groups);
+  bench_json_double(b, "norm_eps", u->norm_eps);
+  bench_json_int(b, "transformer_depth", u->transformer_depth);
   json_builder_end_object(b);
 
   const AgfIresnetConfig *r = &cfg->identity;
   json_builder_set_member_name(b, "iresnet");
   json_builder_begin_object(b);
-  member_int(b, "stem", r->stem_width);
-  member_ints(b, "widths", r->widths, AGF_IRESNET_STAGES);
-  member_ints(b, "layers", r->blocks, AGF_IRESNET_STAGES);
-  member_int(b, "num_features", r->num_features);
+  bench_json_int(b, "stem", r->stem_width);
+  bench_json_ints(b, "widths", r->widths, AGF_IRESNET_STAGES);
+  bench_json_ints(b, "layers", r->blocks, AGF_IRESNET_STAGES);
+  bench_json_int(b, "num_features", r->num_features);
   json_builder_end_object(b);
 
   const AgfOanetConfig *o = &cfg->oanet;
   json_builder_set_member_name(b, "oanet");
   json_builder_begin_object(b);
-  member_str(b, "variant", agf_oanet_variant_name(o->variant));
-  member_int(b, "img", o->vit.img_size);
-  member_int(b, "patch", o->vit.patch);
-  member_int(b, "dim", o->vit.dim);
-  member_int(b, "depth", o->vit.depth);
-  member_int(b, "heads", o->vit.heads);
-  member_int(b, "mlp", o->vit.mlp_dim);
-  member_double(b, "eps", o->ln_eps);
-  member_int(b, "feat", o->feature_dim);
-  member_int(b, "cue_in", o->cue_encoder.in_channels);
-  member_ints(b, "cue_widths", o->cue_encoder.widths, AGF_RESNET_STAGES);
-  member_ints(b, "cue_blocks", o->cue_encoder.blocks, AGF_RESNET_STAGES);
-  member_str(b, "norm", o->feature_norm == AGF_OANET_NORM_SSDG ? "ssdg" : "l2");
+  bench_json_str(b, "variant", agf_oanet_variant_name(o->variant));
+  bench_json_int(b, "img", o->vit.img_size);
+  bench_json_int(b, "patch", o->vit.patch);
+  bench_json_int(b, "dim", o->vit.dim);
+  bench_json_int(b, "depth", o->vit.depth);
+  bench_json_int(b, "heads", o->vit.heads);
+  bench_json_int(b, "mlp", o->vit.mlp_dim);
+  bench_json_double(b, "eps", o->ln_eps);
+  bench_json_int(b, "feat", o->feature_dim);
+  bench_json_int(b, "cue_in", o->cue_encoder.in_channels);
+  bench_json_ints(b, "cue_widths", o->cue_encoder.widths, AGF_RESNET_STAGES);
+  bench_json_ints(b, "cue_blocks", o->cue_encoder.blocks, AGF_RESNET_STAGES);
+  bench_json_str(b, "norm", o->feature_norm == AGF_OANET_NORM_SSDG ? "ssdg" : "l2");
+  json_builder_end_object(b);
   json_builder_end_object(b);
 }
 
-static const char *const file_keys[BW_COUNT] = {
-  "vae", "unet", "iresnet", "oanet", "mobilefacenet", "pnet"
-};
+void bench_models_add_files(JsonBuilder *b, char *const files[BW_COUNT])
+{
+  static const char *const keys[BW_COUNT] = {
+    "vae", "unet", "iresnet", "oanet", "mobilefacenet", "pnet"
+  };
+  json_builder_set_member_name(b, "files");
+  json_builder_begin_object(b);
+  for (int k = 0; k < BW_COUNT; k++)
+    if (files[k])
+      bench_json_str(b, keys[k], files[k]);
+  json_builder_end_object(b);
+}
 
 static gboolean write_cases(const char *path, GPtrArray *cases, gboolean quick,
                             int threads, GError **error)
 {
   g_autoptr(JsonBuilder) b = json_builder_new();
   json_builder_begin_object(b);
-  member_str(b, "schema", "agfas-bench-model-cases/1");
-  member_int(b, "threads", threads);
+  bench_json_str(b, "schema", "agfas-bench-model-cases/1");
+  bench_json_int(b, "threads", threads);
   json_builder_set_member_name(b, "cases");
   json_builder_begin_array(b);
   for (guint i = 0; i < cases->len; i++) {
     const BenchModelCase *c = cases->pdata[i];
     json_builder_begin_object(b);
-    member_int(b, "id", i);
-    member_str(b, "network", bench_model_name(c->kind));
-    member_str(b, "preset", c->preset);
-    member_int(b, "batch", c->batch);
-    member_int(b, "runs", c->kind == BM_RECONSTRUCT ? (quick ? 1 : 3) : (quick ? 2 : 5));
-    member_inputs(b, c);
-    json_builder_set_member_name(b, "files");
-    json_builder_begin_object(b);
-    for (int k = 0; k < BW_COUNT; k++)
-      if (c->files[k])
-        member_str(b, file_keys[k], c->files[k]);
-    json_builder_end_object(b);
+    bench_json_int(b, "id", i);
+    bench_json_str(b, "network", bench_model_name(c->kind));
+    bench_json_str(b, "preset", c->preset);
+    bench_json_int(b, "batch", c->batch);
+    bench_json_int(b, "runs", c->kind == BM_RECONSTRUCT ? (quick ? 1 : 3) : (quick ? 2 : 5));
+    bench_inputs_json(b, &c->in);
+    bench_models_add_files(b, c->files);
     if (c->kind == BM_RECONSTRUCT) {
-      member_int(b, "steps", c->steps);
-      member_double(b, "strength", c->strength);
-      member_str(b, "sampler", c->sampler);
+      bench_json_int(b, "steps", c->steps);
+      bench_json_double(b, "strength", c->strength);
+      bench_json_str(b, "sampler", c->sampler);
     }
-    json_builder_set_member_name(b, "config");
-    json_builder_begin_object(b);
-    add_configs(b, &c->cfg);
-    json_builder_end_object(b);
+    bench_models_add_config(b, &c->cfg);
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
@@ -206,51 +159,35 @@ static gboolean write_cases(const char *path, GPtrArray *cases, gboolean quick,
   return bench_write_json_node(path, b, error);
 }
 
+static void add_row(gconstpointer c, const BenchMeasure *m, gpointer rows)
+{
+  BenchModelResult r = { c, *m };
+  g_array_append_val((GArray *)rows, r);
+}
+
 static GArray *read_rows(const char *path, GPtrArray *cases, GError **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new();
-  JsonArray *res = bench_load_torch_results(parser, path,
-                                            "bench_torch_models.py", error);
-  if (!res)
-    return NULL;
   GArray *rows = g_array_new(FALSE, TRUE, sizeof(BenchModelResult));
-  for (guint i = 0; i < json_array_get_length(res); i++) {
-    JsonObject *o = json_array_get_object_element(res, i);
-    gint64 id = json_object_get_int_member_with_default(o, "id", -1);
-    if (id < 0 || id >= cases->len)
-      continue;
-    BenchModelResult r = { .c = cases->pdata[id], .peak_bytes = -1 };
-    bench_read_torch_ids(o, &r.dtype, r.backend, sizeof r.backend, r.device,
-                         sizeof r.device, r.device_name, sizeof r.device_name);
-    r.usec = json_object_get_double_member_with_default(o, "usec", 0);
-    r.runs = (int)json_object_get_int_member_with_default(o, "runs", 0);
-    JsonNode *peak = json_object_get_member(o, "peak_bytes");
-    if (peak && !json_node_is_null(peak))
-      r.peak_bytes = json_node_get_double(peak);
-    if (r.usec > 0)
-      g_array_append_val(rows, r);
-  }
+  if (!bench_read_torch_measures(path, "bench_torch_models.py", cases, add_row,
+                                 rows, error))
+    g_clear_pointer(&rows, g_array_unref);
   return rows;
 }
 
 GArray *bench_models_run_torch(GPtrArray *cases, gboolean quick, int threads,
                                GError **error)
 {
-  g_autofree char *dir = g_dir_make_tmp("agfas-bench-XXXXXX", error);
-  if (!dir)
+  BenchTorchFiles f;
+  if (!bench_torch_files_init(&f, error))
     return NULL;
-  g_autofree char *cases_path = g_build_filename(dir, "cases.json", NULL);
-  g_autofree char *out_path = g_build_filename(dir, "torch.json", NULL);
   g_autofree char *nthreads = g_strdup_printf("%d", threads);
   GArray *rows = NULL;
-  const char *args[] = { "--cases", cases_path, "--json", out_path,
+  const char *args[] = { "--cases", f.cases, "--json", f.out,
                          "--threads", nthreads, NULL };
-  if (write_cases(cases_path, cases, quick, threads, error) &&
+  if (write_cases(f.cases, cases, quick, threads, error) &&
       bench_run_python("bench_torch_models.py", args, error))
-    rows = read_rows(out_path, cases, error);
-  g_remove(cases_path);
-  g_remove(out_path);
-  g_rmdir(dir);
+    rows = read_rows(f.out, cases, error);
+  bench_torch_files_clear(&f);
   return rows;
 }
 
@@ -269,16 +206,16 @@ void bench_models_print_torch(const BenchModelResult *ours, int n_ours,
     const BenchModelResult *best = NULL;
     for (guint j = 0; j < torch->len; j++) {
       const BenchModelResult *t = &g_array_index(torch, BenchModelResult, j);
-      if (t->c != r->c || t->dtype != r->dtype)
+      if (t->c != r->c || t->m.dtype != r->m.dtype)
         continue;
-      if (!best || bench_torch_suits(r->backend, t->backend))
+      if (!best || bench_torch_suits(r->m.backend, t->m.backend))
         best = t;
     }
     if (!best)
       continue;
-    g_print("%-10s %-7s %-13s %-4s %11.2f %-10s %11.2f %7.2fx\n", r->device,
-            r->c->preset, bench_model_name(r->c->kind), agf_dtype_name(r->dtype),
-            r->usec / 1000, best->backend, best->usec / 1000,
-            best->usec / r->usec);
+    g_print("%-10s %-7s %-13s %-4s %11.2f %-10s %11.2f %7.2fx\n", r->m.device,
+            r->c->preset, bench_model_name(r->c->kind),
+            agf_dtype_name(r->m.dtype), r->m.usec / 1000, best->m.backend,
+            best->m.usec / 1000, best->m.usec / r->m.usec);
   }
 }

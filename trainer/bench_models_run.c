@@ -46,14 +46,14 @@ static gboolean net_build(Net *n, const BenchModelCase *c, AgfDevice *dev,
       return FALSE;
   /* Inputs in [-1, 1], as the networks get them. */
   GRand *rand = g_rand_new_with_seed(42);
-  for (int i = 0; i < c->n_in; i++) {
+  for (int i = 0; i < c->in.n; i++) {
     int64_t count = 1;
-    for (int d = 0; d < c->ndim[i]; d++)
-      count *= c->shape[i][d];
+    for (int d = 0; d < c->in.ndim[i]; d++)
+      count *= c->in.shape[i][d];
     g_autofree float *v = g_new(float, count);
     for (int64_t j = 0; j < count; j++)
       v[j] = (float)g_rand_double_range(rand, -1.0, 1.0);
-    if (!(n->in[i] = agf_tensor_from_f32(dev, dt, c->ndim[i], c->shape[i], v,
+    if (!(n->in[i] = agf_tensor_from_f32(dev, dt, c->in.ndim[i], c->in.shape[i], v,
                                          error))) {
       g_rand_free(rand);
       return FALSE;
@@ -167,19 +167,8 @@ gboolean bench_models_run_case(AgfDevice *dev, const BenchModelCase *c,
       goto done;
     t[r] = (double)(g_get_monotonic_time() - t0);
   }
-  AgfMemStats ms;
-  agf_device_mem_stats(dev, &ms);
-  const AgfDeviceInfo *info = agf_device_info(dev);
-  memset(out, 0, sizeof *out);
   out->c = c;
-  g_strlcpy(out->backend, info->backend == AGF_BACKEND_CPU ? "cpu" : "vulkan",
-            sizeof out->backend);
-  g_strlcpy(out->device, info->spec, sizeof out->device);
-  g_strlcpy(out->device_name, info->name, sizeof out->device_name);
-  out->dtype = dt;
-  out->usec = bench_median(t, runs);
-  out->runs = runs;
-  out->peak_bytes = (double)ms.peak;
+  bench_measure_take(&out->m, dev, dt, t, runs);
   ok = TRUE;
 done:
   g_free(t);

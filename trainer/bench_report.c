@@ -1,6 +1,5 @@
 /* The printed table, the JSON file, and the PyTorch comparison (the same
  * cases timed by tests/reference/bench_torch_ops.py, same JSON schema). */
-#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 #include "bench.h"
@@ -34,31 +33,21 @@ static void add_result(JsonBuilder *b, const BenchResult *r)
 {
   g_autofree char *shape = bench_shape_str(r->c);
   json_builder_begin_object(b);
-  json_builder_set_member_name(b, "case");
-  json_builder_add_string_value(b, r->c->name);
-  json_builder_set_member_name(b, "group");
-  json_builder_add_string_value(b, r->c->group);
-  json_builder_set_member_name(b, "op");
-  json_builder_add_string_value(b, bench_op_label(r->c));
-  json_builder_set_member_name(b, "shape");
-  json_builder_add_string_value(b, shape);
-  json_builder_set_member_name(b, "dtype");
-  json_builder_add_string_value(b, agf_dtype_name(r->dtype));
-  json_builder_set_member_name(b, "backend");
-  json_builder_add_string_value(b, r->backend);
-  json_builder_set_member_name(b, "device");
-  json_builder_add_string_value(b, r->device);
-  json_builder_set_member_name(b, "device_name");
-  json_builder_add_string_value(b, r->device_name);
-  json_builder_set_member_name(b, "usec");
-  json_builder_add_double_value(b, r->usec);
+  bench_json_str(b, "case", r->c->name);
+  bench_json_str(b, "group", r->c->group);
+  bench_json_str(b, "op", bench_op_label(r->c));
+  bench_json_str(b, "shape", shape);
+  bench_json_str(b, "dtype", agf_dtype_name(r->dtype));
+  bench_json_str(b, "backend", r->backend);
+  bench_json_str(b, "device", r->device);
+  bench_json_str(b, "device_name", r->device_name);
+  bench_json_double(b, "usec", r->usec);
   json_builder_set_member_name(b, "gflops");
   if (r->gflops > 0)
     json_builder_add_double_value(b, r->gflops);
   else
     json_builder_add_null_value(b);
-  json_builder_set_member_name(b, "gbps");
-  json_builder_add_double_value(b, r->gbps);
+  bench_json_double(b, "gbps", r->gbps);
   json_builder_end_object(b);
 }
 
@@ -81,8 +70,7 @@ gboolean bench_write_json(const char *path, const BenchResult *r, int n,
 {
   g_autoptr(JsonBuilder) b = json_builder_new();
   json_builder_begin_object(b);
-  json_builder_set_member_name(b, "schema");
-  json_builder_add_string_value(b, "agfas-bench-ops/1");
+  bench_json_str(b, "schema", "agfas-bench-ops/1");
   json_builder_set_member_name(b, "quick");
   json_builder_add_boolean_value(b, quick);
   json_builder_set_member_name(b, "results");
@@ -105,28 +93,20 @@ gboolean bench_write_cases(const char *path, const BenchCase *const *cases,
 {
   g_autoptr(JsonBuilder) b = json_builder_new();
   json_builder_begin_object(b);
-  json_builder_set_member_name(b, "schema");
-  json_builder_add_string_value(b, "agfas-bench-cases/1");
+  bench_json_str(b, "schema", "agfas-bench-cases/1");
   json_builder_set_member_name(b, "cases");
   json_builder_begin_array(b);
   for (int i = 0; i < n; i++) {
     const BenchCase *c = cases[i];
     g_autofree char *shape = bench_shape_str(c);
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "case");
-    json_builder_add_string_value(b, c->name);
-    json_builder_set_member_name(b, "group");
-    json_builder_add_string_value(b, c->group);
-    json_builder_set_member_name(b, "op");
-    json_builder_add_string_value(b, agf_op_name(c->op.kind));
-    json_builder_set_member_name(b, "label");
-    json_builder_add_string_value(b, bench_op_label(c));
-    json_builder_set_member_name(b, "shape");
-    json_builder_add_string_value(b, shape);
-    json_builder_set_member_name(b, "flops");
-    json_builder_add_double_value(b, bench_flops(c));
-    json_builder_set_member_name(b, "elements");
-    json_builder_add_double_value(b, bench_bytes(c, AGF_F32) / 4);
+    bench_json_str(b, "case", c->name);
+    bench_json_str(b, "group", c->group);
+    bench_json_str(b, "op", agf_op_name(c->op.kind));
+    bench_json_str(b, "label", bench_op_label(c));
+    bench_json_str(b, "shape", shape);
+    bench_json_double(b, "flops", bench_flops(c));
+    bench_json_double(b, "elements", bench_bytes(c, AGF_F32) / 4);
     json_builder_set_member_name(b, "inputs");
     json_builder_begin_array(b);
     for (int k = 0; k < c->op.n_in; k++) {
@@ -145,28 +125,21 @@ gboolean bench_write_cases(const char *path, const BenchCase *const *cases,
       json_builder_add_boolean_value(b, op->p.gemm.trans_b);
       break;
     case AGF_OP_CONV2D:
-      json_builder_set_member_name(b, "stride");
-      json_builder_add_int_value(b, MAX(op->p.conv.stride_h, 1));
-      json_builder_set_member_name(b, "padding");
-      json_builder_add_int_value(b, op->p.conv.pad_top);
+      bench_json_int(b, "stride", MAX(op->p.conv.stride_h, 1));
+      bench_json_int(b, "padding", op->p.conv.pad_top);
       break;
     case AGF_OP_GROUP_NORM:
-      json_builder_set_member_name(b, "groups");
-      json_builder_add_int_value(b, op->p.group_norm.groups);
-      json_builder_set_member_name(b, "eps");
-      json_builder_add_double_value(b, op->p.group_norm.eps);
+      bench_json_int(b, "groups", op->p.group_norm.groups);
+      bench_json_double(b, "eps", op->p.group_norm.eps);
       break;
     case AGF_OP_LAYER_NORM:
-      json_builder_set_member_name(b, "eps");
-      json_builder_add_double_value(b, op->p.layer_norm.eps);
+      bench_json_double(b, "eps", op->p.layer_norm.eps);
       break;
     case AGF_OP_ATTENTION:
-      json_builder_set_member_name(b, "n_heads");
-      json_builder_add_int_value(b, op->p.attention.n_heads);
+      bench_json_int(b, "n_heads", op->p.attention.n_heads);
       break;
     case AGF_OP_UNARY:
-      json_builder_set_member_name(b, "fn");
-      json_builder_add_string_value(b, unary_fn_name(op->p.unary.fn));
+      bench_json_str(b, "fn", unary_fn_name(op->p.unary.fn));
       break;
     default:
       break;
@@ -279,23 +252,16 @@ gboolean bench_run_python(const char *script, const char *const *args,
 GArray *bench_run_torch(const BenchCase *const *cases, int n, gboolean quick,
                         GError **error)
 {
-  g_autofree char *dir = g_dir_make_tmp("agfas-bench-XXXXXX", error);
-  if (!dir)
+  BenchTorchFiles f;
+  if (!bench_torch_files_init(&f, error))
     return NULL;
-  g_autofree char *cases_path = g_build_filename(dir, "cases.json", NULL);
-  g_autofree char *out_path = g_build_filename(dir, "torch.json", NULL);
   GArray *rows = NULL;
-  if (!bench_write_cases(cases_path, cases, n, error))
-    goto out;
-  const char *args[] = { "--cases", cases_path, "--json", out_path,
+  const char *args[] = { "--cases", f.cases, "--json", f.out,
                          quick ? "--quick" : NULL, NULL };
-  if (!bench_run_python("bench_torch_ops.py", args, error))
-    goto out;
-  rows = read_torch_rows(out_path, cases, n, error);
-out:
-  g_remove(cases_path);
-  g_remove(out_path);
-  g_rmdir(dir);
+  if (bench_write_cases(f.cases, cases, n, error) &&
+      bench_run_python("bench_torch_ops.py", args, error))
+    rows = read_torch_rows(f.out, cases, n, error);
+  bench_torch_files_clear(&f);
   return rows;
 }
 

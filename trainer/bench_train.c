@@ -14,22 +14,15 @@ const char *bench_train_name(BenchTrainKind k)
 
 char *bench_train_input_str(const BenchTrainCase *c)
 {
-  GString *s = g_string_new(NULL);
-  for (int i = 0; i < c->n_in; i++) {
-    if (i)
-      g_string_append(s, " + ");
-    for (int d = 0; d < c->ndim[i]; d++)
-      g_string_append_printf(s, "%s%" G_GINT64_FORMAT, d ? "x" : "",
-                             c->shape[i][d]);
-  }
-  if (c->kind == BT_CUE)
-    g_string_append_printf(s, " %s %dx%g", c->sampler, c->steps, c->strength);
-  return g_string_free(s, FALSE);
+  g_autofree char *in = bench_inputs_str(&c->in);
+  if (c->kind != BT_CUE)
+    return g_steal_pointer(&in);
+  return g_strdup_printf("%s %s %dx%g", in, c->sampler, c->steps, c->strength);
 }
 
 double bench_train_samples_per_sec(const BenchTrainResult *r)
 {
-  return r->usec > 0 ? r->c->batch * 1e6 / r->usec : 0;
+  return r->m.usec > 0 ? r->c->batch * 1e6 / r->m.usec : 0;
 }
 
 static void case_free(gpointer p)
@@ -38,15 +31,6 @@ static void case_free(gpointer p)
   for (int i = 0; i < BW_COUNT; i++)
     g_free(c->files[i]);
   g_free(c);
-}
-
-static void set_in(BenchTrainCase *c, int i, int ndim, int64_t a, int64_t b,
-                   int64_t h, int64_t w)
-{
-  const int64_t v[4] = { a, b, h, w };
-  c->ndim[i] = ndim;
-  memcpy(c->shape[i], v, sizeof v);
-  c->n_in = MAX(c->n_in, i + 1);
 }
 
 /* The app's sizes: the U-Net on the latent of a 256 face (32x32, f8) with
@@ -67,23 +51,23 @@ static BenchTrainCase *make_case(BenchTrainKind k, AgfPreset p, int batch,
   switch (k) {
   case BT_UNET:
     c->batch = batch > 0 ? batch : 2;
-    set_in(c, 0, 4, c->batch, c->cfg.unet.in_channels, 32, 32);
-    set_in(c, 1, 3, c->batch, 49, c->cfg.unet.cross_attention_dim, 0);
+    bench_inputs_set(&c->in, 0, 4, c->batch, c->cfg.unet.in_channels, 32, 32);
+    bench_inputs_set(&c->in, 1, 3, c->batch, 49, c->cfg.unet.cross_attention_dim, 0);
     break;
   case BT_VIT: {
     c->batch = batch > 0 ? batch : quick ? 4 : 8;
     const int s = c->cfg.oanet.vit.img_size;
-    set_in(c, 0, 4, c->batch, 3, s, s);
+    bench_inputs_set(&c->in, 0, 4, c->batch, 3, s, s);
     break;
   }
   case BT_DFG:
     c->batch = batch > 0 ? batch : quick ? 2 : 4;
-    set_in(c, 0, 4, c->batch, 3, 256, 256);
+    bench_inputs_set(&c->in, 0, 4, c->batch, 3, 256, 256);
     break;
   case BT_OANET:
     c->batch = batch > 0 ? MAX(4, batch / 4 * 4) : quick ? 4 : 8;
-    set_in(c, 0, 4, c->batch, 3, 256, 256);
-    set_in(c, 1, 4, c->batch, 3, 256, 256);
+    bench_inputs_set(&c->in, 0, 4, c->batch, 3, 256, 256);
+    bench_inputs_set(&c->in, 1, 4, c->batch, 3, 256, 256);
     break;
   case BT_CUE:
   default:
@@ -94,7 +78,7 @@ static BenchTrainCase *make_case(BenchTrainKind k, AgfPreset p, int batch,
     c->steps = quick ? 10 : 50;
     c->strength = 0.8;
     c->sampler = "pndm";
-    set_in(c, 0, 4, c->batch, 3, 256, 256);
+    bench_inputs_set(&c->in, 0, 4, c->batch, 3, 256, 256);
     break;
   }
   return c;
@@ -135,17 +119,6 @@ static GPtrArray *make_cases(const BenchTrainOptions *o, GError **error)
   return cases;
 }
 
-/* The CPU backend's thread count, which PyTorch is given too. */
-static int cpu_threads(void)
-{
-  int n = 0;
-  g_autofree AgfDeviceInfo *list = agf_device_list(&n, NULL);
-  for (int i = 0; list && i < n; i++)
-    if (list[i].backend == AGF_BACKEND_CPU)
-      return list[i].threads;
-  return (int)g_get_num_processors();
-}
-
 int bench_train_main(const BenchTrainOptions *o)
 {
   GError *error = NULL;
@@ -164,28 +137,17 @@ int bench_train_main(const BenchTrainOptions *o)
                "(cases: unet, vit, dfg, oanet, cue)\n", o->filter);
     return 2;
   }
-  g_autofree char *dir = o->cache_dir
-    ? g_strdup(o->cache_dir)
-    : g_build_filename(g_get_user_cache_dir(), "agfas", "bench", NULL);
+  g_autofree char *dir = bench_cache_dir(o->cache_dir);
   for (guint i = 0; i < cases->len; i++)
     if (!bench_train_prepare(cases->pdata[i], dir, &error)) {
       g_printerr("agfas-bench: %s\n", error->message);
       g_error_free(error);
       return 1;
     }
-  g_autoptr(GPtrArray) devs = bench_open_devices(o->device, &error);
-  if (!devs) {
-    g_printerr("agfas-bench: %s\n(agfas-bench --list-devices shows what is there)\n",
-               error->message);
-    g_error_free(error);
+  g_autoptr(GPtrArray) devs = bench_open_devices_report(o->device, dir);
+  if (!devs)
     return 1;
-  }
-  const int threads = cpu_threads();
-  g_print("weights: %s\n", dir);
-  for (guint d = 0; d < devs->len; d++) {
-    const AgfDeviceInfo *info = agf_device_info(devs->pdata[d]);
-    g_print("%s: %s\n", info->spec, info->name);
-  }
+  const int threads = bench_cpu_threads();
   bench_train_print_header();
   g_autoptr(GArray) rows = g_array_new(FALSE, TRUE, sizeof(BenchTrainResult));
   int failures = 0;

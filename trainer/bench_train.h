@@ -29,10 +29,8 @@ typedef struct {
   const char *preset;
   AgfPresetConfigs cfg;
   int batch;
-  int ndim[BM_MAX_IN];
-  int64_t shape[BM_MAX_IN][4]; /* unet: latent, context; vit, dfg, cue:
+  BenchInputs in;               /* unet: latent, context; vit, dfg, cue:
                                   image; oanet: image, cue */
-  int n_in;
   int runs;                    /* timed steps (after one warm-up step) */
   char *files[BW_COUNT];       /* the random-weight checkpoints it reads
                                   (vit: an image_only OA-Net at BW_OANET) */

@@ -71,7 +71,7 @@ static DfgBench *dfg_bench_open(const BenchTrainCase *c, AgfDevice *dev,
     return NULL;
   }
   g_autoptr(GRand) rand = g_rand_new_with_seed(SEED);
-  if (!(b->x = bench_train_random_tensor(dev, dt, c->ndim[0], c->shape[0],
+  if (!(b->x = bench_train_random_tensor(dev, dt, c->in.ndim[0], c->in.shape[0],
                                          rand, error))) {
     dfg_bench_free(b);
     return NULL;

@@ -62,9 +62,9 @@ static gpointer ssdg_build(const BenchTrainCase *c, AgfDevice *dev,
       !(b->m = agf_ssdg_model_new(b->w, N_DOMAINS, &lc, SEED, error)) ||
       !agf_train_update_init(&b->u, dev, agf_ssdg_model_state(b->m), &oc,
                              0.0f, 0.0f, error) ||
-      !(b->image = bench_train_random_tensor(dev, dt, c->ndim[0], c->shape[0],
+      !(b->image = bench_train_random_tensor(dev, dt, c->in.ndim[0], c->in.shape[0],
                                              rand, error)) ||
-      !(b->cue = bench_train_random_tensor(dev, dt, c->ndim[1], c->shape[1],
+      !(b->cue = bench_train_random_tensor(dev, dt, c->in.ndim[1], c->in.shape[1],
                                            rand, error))) {
     ssdg_free(b);
     return NULL;

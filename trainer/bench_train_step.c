@@ -139,15 +139,15 @@ static gboolean trainer_init(Trainer *t, const BenchTrainCase *c,
   }
   agf_param_set_requires_grad(t->train, TRUE);
   g_autoptr(GRand) rand = g_rand_new_with_seed(42);
-  for (int i = 0; i < c->n_in; i++)
-    if (!(t->in[i] = bench_train_random_tensor(dev, dt, c->ndim[i],
-                                               c->shape[i], rand, error)))
+  for (int i = 0; i < c->in.n; i++)
+    if (!(t->in[i] = bench_train_random_tensor(dev, dt, c->in.ndim[i],
+                                               c->in.shape[i], rand, error)))
       return FALSE;
   AgfOptimConfig oc;
   if (c->kind == BT_UNET) {
     if (!(t->unet = agf_unet_new(t->w, error)) ||
-        !(t->target = bench_train_random_tensor(dev, dt, c->ndim[0],
-                                                c->shape[0], rand, error)))
+        !(t->target = bench_train_random_tensor(dev, dt, c->in.ndim[0],
+                                                c->in.shape[0], rand, error)))
       return FALSE;
     t->timesteps = g_new(float, c->batch);
     for (int i = 0; i < c->batch; i++)
@@ -252,19 +252,8 @@ gboolean bench_train_run_case(AgfDevice *dev, const BenchTrainCase *c,
       goto done;
     times[r] = (double)(g_get_monotonic_time() - t0);
   }
-  AgfMemStats ms;
-  agf_device_mem_stats(dev, &ms);
-  const AgfDeviceInfo *info = agf_device_info(dev);
-  memset(out, 0, sizeof *out);
   out->c = c;
-  g_strlcpy(out->backend, info->backend == AGF_BACKEND_CPU ? "cpu" : "vulkan",
-            sizeof out->backend);
-  g_strlcpy(out->device, info->spec, sizeof out->device);
-  g_strlcpy(out->device_name, info->name, sizeof out->device_name);
-  out->dtype = dt;
-  out->usec = bench_median(times, c->runs);
-  out->runs = c->runs;
-  out->peak_bytes = (double)ms.peak;
+  bench_measure_take(&out->m, dev, dt, times, c->runs);
   ok = TRUE;
 done:
   if (!ok)

@@ -17,21 +17,27 @@ GOptionContext *agf_cli_context(const AgfTrainCommand *cmd,
                                              cmd->summary + 1);
   g_option_context_set_summary(ctx, summary);
   g_option_context_add_main_entries(ctx, entries, NULL);
-  if (common) {
-    const GOptionEntry shared[] = {
-      { "dtype", 0, 0, G_OPTION_ARG_STRING, &common->dtype, dtype_help,
-        "f32|f16" },
-      { "device", 'd', 0, G_OPTION_ARG_STRING, &common->device, device_help,
-        "D" },
-      { NULL }
-    };
-    /* --dtype always, --device only for commands that compute. */
-    GOptionEntry used[3] = { shared[0], shared[2], shared[2] };
-    if (with_device)
-      used[1] = shared[1];
-    g_option_context_add_main_entries(ctx, used, NULL);
-  }
+  agf_cli_add_common(ctx, common, with_device, dtype_help);
   return ctx;
+}
+
+void agf_cli_add_common(GOptionContext *ctx, AgfCliCommon *common,
+                        gboolean with_device, const char *dtype_help)
+{
+  if (!common)
+    return;
+  const GOptionEntry shared[] = {
+    { "dtype", 0, 0, G_OPTION_ARG_STRING, &common->dtype, dtype_help,
+      "f32|f16" },
+    { "device", 'd', 0, G_OPTION_ARG_STRING, &common->device, device_help,
+      "D" },
+    { NULL }
+  };
+  /* --dtype always, --device only for commands that compute. */
+  GOptionEntry used[3] = { shared[0], shared[2], shared[2] };
+  if (with_device)
+    used[1] = shared[1];
+  g_option_context_add_main_entries(ctx, used, NULL);
 }
 
 gboolean agf_cli_parse(GOptionContext *ctx, const char *cmd, int *argc,
@@ -70,6 +76,16 @@ int agf_cli_fail(GError *error)
   g_printerr("agfas-train: error: %s\n", msg);
   g_clear_error(&error);
   return AGF_EXIT_FAILURE;
+}
+
+int agf_cli_result(const char *cmd, int rc, GError *error)
+{
+  if (rc == AGF_EXIT_USAGE) {
+    rc = agf_cli_usage_error(cmd, "%s", error->message);
+    g_error_free(error);
+    return rc;
+  }
+  return rc == AGF_EXIT_OK ? rc : agf_cli_fail(error);
 }
 
 gboolean agf_cli_parse_dtype(const char *s, AgfDType *out, GError **error)

@@ -49,6 +49,10 @@ GOptionContext *agf_cli_context(const AgfTrainCommand *cmd,
                                 const GOptionEntry *entries,
                                 AgfCliCommon *common, gboolean with_device,
                                 const char *dtype_help);
+/* Adds --dtype (and --device when with_device) for common to ctx; nothing
+ * when common is NULL (agf_cli_context's second half). */
+void agf_cli_add_common(GOptionContext *ctx, AgfCliCommon *common,
+                        gboolean with_device, const char *dtype_help);
 /* Parses; on a bad command line prints the message and a hint and returns
  * FALSE with *exit_code = AGF_EXIT_USAGE. --help exits 0 from GLib. */
 gboolean agf_cli_parse(GOptionContext *ctx, const char *cmd, int *argc,
@@ -60,6 +64,10 @@ int agf_cli_usage_error(const char *cmd, const char *fmt, ...)
 /* Prints "agfas-train: error: MESSAGE" (one line), frees error, returns
  * AGF_EXIT_FAILURE. */
 int agf_cli_fail(GError *error);
+/* The exit status of a run that returned rc with error set unless
+ * AGF_EXIT_OK: AGF_EXIT_USAGE reports error as a usage error, a failure
+ * through agf_cli_fail. Frees error. */
+int agf_cli_result(const char *cmd, int rc, GError *error);
 
 /* "f32" / "f16" -> dtype; an AGF_ERROR_INVALID_ARGUMENT error otherwise. */
 gboolean agf_cli_parse_dtype(const char *s, AgfDType *out, GError **error);

@@ -18,23 +18,22 @@
  * most the batch in flight). Records without a crop (status other than
  * ok) are carried over without a cue. */
 #include <errno.h>
-#include <signal.h>
 #include <string.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include "train_cli.h"
-#include "train_score_progress.h"
+#include "train_recon_options.h"
+#include "train_signal.h"
+#include "train_progress.h"
 #include "io/atomic_file.h"
 #include "io/image.h"
 #include "io/manifest.h"
 #include "nn/ops.h"
 #include "pipeline/analyze.h"
 
-static char *opt_out, *opt_models, *opt_store, *opt_sampler;
-static int opt_batch = 8, opt_steps = -1;
-static double opt_strength = -1;
-static gint64 opt_seed;
-static gboolean opt_no_mask;
+static char *opt_out, *opt_models, *opt_store;
+static int opt_batch = 8;
+static AgfReconOptions recon = AGF_RECON_OPTIONS_INIT;
 
 static const GOptionEntry entries[] = {
   { "out", 'o', 0, G_OPTION_ARG_FILENAME, &opt_out,
@@ -47,16 +46,6 @@ static const GOptionEntry entries[] = {
     "Faces per DFG batch (default 8)", "N" },
   { "store", 0, 0, G_OPTION_ARG_STRING, &opt_store,
     "Stored precision: f16 (default, half the disk) or f32", "f16|f32" },
-  { "strength", 0, 0, G_OPTION_ARG_DOUBLE, &opt_strength,
-    "DFG t0 as a fraction of the schedule (default 0.3, the app's)", "F" },
-  { "steps", 0, 0, G_OPTION_ARG_INT, &opt_steps,
-    "DFG num_inference_steps of the full schedule (default 10)", "N" },
-  { "sampler", 0, 0, G_OPTION_ARG_STRING, &opt_sampler,
-    "DFG sampler: ddim (default) or pndm", "NAME" },
-  { "seed", 0, 0, G_OPTION_ARG_INT64, &opt_seed,
-    "DFG noise seed (default 0)", "S" },
-  { "no-mask", 0, 0, G_OPTION_ARG_NONE, &opt_no_mask,
-    "Do not mask the background out of the cue (the app masks it)", NULL },
   { NULL }
 };
 
@@ -69,20 +58,6 @@ static const char description[] =
   "column). Resumable: a rerun with the same settings skips the faces\n"
   "whose file exists. Ctrl-C stops after the batch in flight.\n\n"
   "Exit status: 0 done, 1 failure or interrupted, 2 usage error.";
-
-static gint interrupted;
-
-static void on_signal(int sig)
-{
-  g_atomic_int_set(&interrupted, 1);
-  signal(sig, SIG_DFL);
-}
-
-static gboolean on_dfg_progress(int done, int total, gpointer data)
-{
-  (void)done, (void)total, (void)data;
-  return !g_atomic_int_get(&interrupted);
-}
 
 typedef struct {
   const char *dir;
@@ -187,7 +162,7 @@ static gboolean flush(Cues *c, GError **error)
   gboolean ok = crops &&
     agf_analysis_run(c->dfg, NULL, c->masker, crops,
                      (const float (*)[AGF_FACE_N_LANDMARKS][2])c->landmarks->data,
-                     &c->params, on_dfg_progress, NULL, &a, error);
+                     &c->params, agf_train_signal_continue, NULL, &a, error);
   g_autofree float *recon = ok ? g_new(float, agf_tensor_numel(a.recon))
                                : NULL;
   g_autofree float *cue = ok ? g_new(float, agf_tensor_numel(a.cue)) : NULL;
@@ -292,14 +267,8 @@ static int run_cues(const char *manifest, const AgfCliCommon *common,
   if (opt_store && !strcmp(opt_store, "f32"))
     c.store = AGF_ST_F32;
   agf_analysis_dfg_params_init(&c.params);
-  if (opt_strength >= 0)
-    c.params.strength = opt_strength;
-  if (opt_steps > 0)
-    c.params.steps = opt_steps;
-  if (opt_sampler)
-    c.params.sampler = opt_sampler;
-  c.params.seed = (guint64)opt_seed;
-  if (!opt_no_mask)
+  agf_recon_options_apply(&recon, &c.params);
+  if (!recon.no_mask)
     c.masker = agf_face_masker_ellipse(NULL);
 
   /* The output records: paths absolute, faces with a crop to do. */
@@ -349,18 +318,14 @@ static int run_cues(const char *manifest, const AgfCliCommon *common,
   c.sources = g_ptr_array_new();
   c.landmarks = g_array_new(FALSE, FALSE, sizeof(float[AGF_FACE_N_LANDMARKS][2]));
 
-  g_atomic_int_set(&interrupted, 0);
-  struct sigaction sa = { 0 }, old_int, old_term;
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
+  AgfTrainSignalScope signals;
+  agf_train_signal_begin(&signals);
   agf_progress_init(&c.progress, "cues", "faces", todo->len);
   if (ok)
     g_printerr("agfas-train cues: %u faces on %s (%s), batches of %d\n",
                todo->len, agf_device_info(c.dev)->spec,
                agf_device_info(c.dev)->name, opt_batch);
-  for (guint i = 0; ok && i < todo->len && !g_atomic_int_get(&interrupted);
+  for (guint i = 0; ok && i < todo->len && !agf_train_signal_pending();
        i++) {
     ok = face_in(&c, todo->pdata[i], error);
     /* Progress counts queued faces; the ETA evens out over batches. */
@@ -370,14 +335,13 @@ static int run_cues(const char *manifest, const AgfCliCommon *common,
     agf_progress_show(&c.progress, d, FALSE);
   }
   ok = ok && flush(&c, error);
-  gboolean stopped = g_atomic_int_get(&interrupted);
+  gboolean stopped = agf_train_signal_pending();
   if (!ok && stopped &&
       g_error_matches(*error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
     g_clear_error(error); /* the batch in flight: redone by a rerun */
     ok = TRUE;
   }
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGTERM, &old_term, NULL);
+  agf_train_signal_end(&signals);
   if (c.dev) {
     g_autofree char *d = g_strdup_printf("%u written, %u failed", c.made,
                                          c.failed);
@@ -413,10 +377,8 @@ int agf_train_cues(int argc, char **argv)
 {
   const AgfTrainCommand *cmd = agf_train_command("cues");
   AgfCliCommon common = { 0 };
-  GOptionContext *ctx = agf_cli_context(cmd, entries, &common, TRUE,
-                                        "Network precision: f32 (default) "
-                                        "or f16");
-  g_option_context_set_description(ctx, description);
+  GOptionContext *ctx = agf_recon_context(cmd, entries, &recon, &common,
+                                          description);
   int rc = AGF_EXIT_OK;
   GError *error = NULL;
   if (!agf_cli_parse(ctx, cmd->name, &argc, &argv, &rc))
@@ -428,25 +390,19 @@ int agf_train_cues(int argc, char **argv)
                     : opt_store && strcmp(opt_store, "f16") &&
                       strcmp(opt_store, "f32")
                       ? "--store must be f16 or f32"
-                    : opt_strength > 1 ? "--strength must be between 0 "
-                                         "and 1"
-                    : opt_sampler && strcmp(opt_sampler, "ddim") &&
-                      strcmp(opt_sampler, "pndm")
-                      ? "--sampler must be ddim or pndm"
-                    : NULL;
+                    : agf_recon_options_check(&recon);
   if (bad) {
     rc = agf_cli_usage_error(cmd->name, "%s", bad);
     goto done;
   }
   rc = run_cues(argv[1], &common, &error);
-  if (rc != AGF_EXIT_OK)
-    rc = agf_cli_fail(error);
+  rc = agf_cli_result(cmd->name, rc, error);
 done:
   g_option_context_free(ctx);
   g_clear_pointer(&opt_out, g_free);
   g_clear_pointer(&opt_models, g_free);
   g_clear_pointer(&opt_store, g_free);
-  g_clear_pointer(&opt_sampler, g_free);
+  agf_recon_options_clear(&recon);
   g_clear_pointer(&common.device, g_free);
   g_clear_pointer(&common.dtype, g_free);
   return rc;

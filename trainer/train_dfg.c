@@ -7,12 +7,10 @@
 #include "train_data.h"
 #include "train_loop.h"
 #include "train_loop_model.h"
-#include "models/mobilefacenet.h"
+#include "train_sample.h"
 #include "nn/loss.h"
 #include "nn/ops.h"
 #include "pipeline/dfg.h"
-#include "pipeline/face_identity.h"
-#include "pipeline/face_models.h"
 #include "pipeline/rng.h"
 
 /* rng.h streams, step in the low bits */
@@ -44,10 +42,9 @@ static const char description[] =
 
 typedef struct {
   AgfTrainOptions o;
-  char *preset, *init, *vae, *identity, *schedule;
+  AgfTrainAdamwOptions w;
+  char *preset, *init, *vae, *identity;
   int size;
-  gint64 warmup;
-  double weight_decay, ema_decay, clip;
 } DfgArgs;
 
 static char *config_json(const DfgArgs *a, const char *manifest,
@@ -62,69 +59,8 @@ static char *config_json(const DfgArgs *a, const char *manifest,
   agf_train_config_str(b, "identity", a->identity);
   agf_train_config_str(b, "identity_network", identity_name);
   agf_train_config_int(b, "size", a->size);
-  agf_train_config_str(b, "lr_schedule", a->schedule);
-  agf_train_config_int(b, "warmup", a->warmup);
-  agf_train_config_double(b, "weight_decay", a->weight_decay);
-  agf_train_config_double(b, "ema_decay", a->ema_decay);
-  agf_train_config_double(b, "clip", a->clip);
+  agf_train_adamw_config(b, &a->w);
   return agf_train_config_end(b);
-}
-
-/* The width of the tokens net gives for a zero face of side s. */
-static int probe_width(gpointer net, gboolean iresnet, AgfDevice *dev,
-                       AgfDType dt, int s, GError **error)
-{
-  const int64_t shape[4] = { 1, 3, s, s };
-  g_autoptr(AgfTensor) x = agf_tensor_new(dev, dt, 4, shape, error);
-  g_autoptr(AgfTensor) tokens = NULL;
-  if (!x || !agf_tensor_fill(x, 0.0f, error))
-    return -1;
-  agf_no_grad_begin(dev);
-  gboolean ok = iresnet
-    ? agf_iresnet_forward(net, x, &tokens, NULL, error)
-    : agf_mobilefacenet_forward(net, x, &tokens, NULL, error);
-  agf_no_grad_end(dev);
-  return ok ? (int)tokens->shape[2] : -1;
-}
-
-/* An iresnet file, else a MobileFaceNet file; "mobilefacenet": the
- * pretrained one of the face front-end. *width: its tokens' width. */
-static AgfDfgIdentity *open_identity(const char *spec, AgfDevice *dev,
-                                     AgfDType dt, int *width, GError **error)
-{
-  g_autofree char *path = !strcmp(spec, "mobilefacenet")
-                            ? agf_face_model_path("mobilefacenet", error)
-                            : g_strdup(spec);
-  if (!path)
-    return NULL;
-  g_autoptr(AgfWeights) w = agf_weights_open(path, dev, dt, error);
-  if (!w)
-    return NULL;
-  g_autoptr(GError) as_iresnet = NULL;
-  AgfIresnet *ir = agf_iresnet_new(w, &as_iresnet);
-  if (ir) {
-    AgfDfgIdentity *id = agf_dfg_identity_iresnet(ir);
-    *width = probe_width(ir, TRUE, dev, dt, agf_dfg_identity_input_size(id),
-                         error);
-    if (*width < 0)
-      g_clear_pointer(&id, agf_dfg_identity_free);
-    return id;
-  }
-  g_autoptr(GError) as_mfn = NULL;
-  AgfMobilefacenet *mfn = agf_mobilefacenet_new(w, &as_mfn);
-  if (mfn) {
-    AgfDfgIdentity *id = agf_face_identity_dfg(mfn);
-    *width = probe_width(mfn, FALSE, dev, dt, agf_dfg_identity_input_size(id),
-                         error);
-    if (*width < 0)
-      g_clear_pointer(&id, agf_dfg_identity_free);
-    return id;
-  }
-  g_set_error(error, AGF_ERROR, AGF_ERROR_FORMAT,
-              "--identity %s is neither an iresnet (%s) nor a MobileFaceNet "
-              "(%s) file: pass one of those or 'mobilefacenet'", path,
-              as_iresnet->message, as_mfn->message);
-  return NULL;
 }
 
 /* The U-Net to train: --init's, else DIR/init-unet.safetensors, random
@@ -229,7 +165,7 @@ static int train(DfgArgs *a, const char *manifest, GError **error)
   AgfDType dt, export_dt;
   AgfPreset preset;
   if (!agf_train_options_dtypes(&a->o, &dt, &export_dt, error) ||
-      !agf_train_lr_check(a->schedule, error) ||
+      !agf_train_lr_check(a->w.schedule, error) ||
       !agf_preset_from_name(a->preset, &preset, error))
     return -1;
   if (a->size < 8 || a->size % 8) {
@@ -244,7 +180,8 @@ static int train(DfgArgs *a, const char *manifest, GError **error)
   if (!dev)
     return -1;
   int width = 0;
-  AgfDfgIdentity *id = open_identity(a->identity, dev, dt, &width, error);
+  AgfDfgIdentity *id = agf_train_open_identity(a->identity, dev, dt, &width,
+                                               " or 'mobilefacenet'", error);
   if (!id)
     return -1;
   g_autofree char *id_name = g_strdup(agf_dfg_identity_name(id));
@@ -269,20 +206,11 @@ static int train(DfgArgs *a, const char *manifest, GError **error)
   if (!all)
     return -1;
   g_autoptr(GHashTable) meta = unet_meta(uw, dfg);
-  AgfOptimConfig oc = { .kind = AGF_OPTIM_ADAMW, .beta1 = 0.9f,
-                        .beta2 = 0.999f,
-                        .weight_decay = (float)a->weight_decay };
   g_autofree float *tb = g_new(float, a->o.batch);
-  AgfTrainUpdate u;
+  AgfTrainUpdate u = { 0 };
   int rc = -1;
-  if (!agf_train_update_init(&u, dev, all, &oc, (float)a->ema_decay,
-                             (float)a->clip, error))
-    goto out;
-  AgfTrainState st = { .model = all, .opt = u.opt, .ema = u.ema,
-                       .scaler = u.scaling ? &u.scaler : NULL,
-                       .meta = meta, .export_name = "unet.safetensors" };
-  agf_train_run_set_state(run, &st);
-  if (!agf_train_run_resume(run, error))
+  AgfTrainState st = { .meta = meta, .export_name = "unet.safetensors" };
+  if (!agf_train_adamw_begin(run, &u, dev, all, &a->w, &st, error))
     goto out;
   g_printerr("agfas-train dfg: %u live faces, U-Net of %.2fM parameters, "
              "identity %s, on %s\n", agf_train_data_len(data),
@@ -308,12 +236,8 @@ static int train(DfgArgs *a, const char *manifest, GError **error)
     float v = 0;
     if (!loss || !agf_tensor_to_f32(loss, &v, error))
       goto out;
-    const float lr = agf_train_lr(a->schedule, step, a->o.steps, a->warmup,
-                                  (float)a->o.lr);
-    if (!agf_train_update_step(&u, loss, lr, error))
-      goto out;
     const AgfTrainTerm terms[] = { { "loss", v } };
-    if (!agf_train_run_step_done(run, terms, 1, lr, a->o.batch, error))
+    if (!agf_train_adamw_step(run, &u, &a->o, &a->w, loss, terms, 1, error))
       goto out;
   }
   rc = agf_train_run_finish(run);
@@ -325,9 +249,9 @@ out:
 int agf_train_dfg(int argc, char **argv)
 {
   const AgfTrainCommand *cmd = agf_train_command(argv[0]);
-  DfgArgs a = { .size = 256, .weight_decay = 0.01, .ema_decay = 0.999,
-                .clip = 1.0 };
+  DfgArgs a = { .size = 256 };
   agf_train_options_init(&a.o, 10000, 32, 1e-5);
+  agf_train_adamw_init(&a.w, 0.01, 0.999);
   const GOptionEntry entries[] = {
     { "vae", 0, 0, G_OPTION_ARG_FILENAME, &a.vae,
       "The (frozen) autoencoder file (required)", "FILE" },
@@ -341,24 +265,11 @@ int agf_train_dfg(int argc, char **argv)
       "UNET_FILE" },
     { "size", 0, 0, G_OPTION_ARG_INT, &a.size,
       "Train on crops resized to N x N (default 256, the app's)", "N" },
-    { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &a.weight_decay,
-      "AdamW decoupled weight decay (default 0.01)", "W" },
-    { "lr-schedule", 0, 0, G_OPTION_ARG_STRING, &a.schedule,
-      "constant (default) or cosine, after --warmup", "NAME" },
-    { "warmup", 0, 0, G_OPTION_ARG_INT64, &a.warmup,
-      "Linear warm-up steps (default 0)", "N" },
-    { "clip", 0, 0, G_OPTION_ARG_DOUBLE, &a.clip,
-      "Clip the gradient norm at this value (default 1; 0: off)", "N" },
-    { "ema-decay", 0, 0, G_OPTION_ARG_DOUBLE, &a.ema_decay,
-      "EMA decay of the exported weights (default 0.999; 0.9999 for long "
-      "runs; 0: no EMA)", "D" },
     { NULL }
   };
-  GOptionContext *ctx = agf_cli_context(cmd, entries, &a.o.common, TRUE,
-                                        "Parameter dtype: f32 (default) or "
-                                        "f16 (f32 masters, loss scaling)");
-  agf_train_options_add(ctx, &a.o);
-  g_option_context_set_description(ctx, description);
+  GOptionContext *ctx = agf_train_context(
+    cmd, entries, &a.o, &a.w, "EMA decay of the exported weights (default "
+    "0.999; 0.9999 for long runs; 0: no EMA)", description);
   int rc = AGF_EXIT_OK;
   GError *error = NULL;
   if (!agf_cli_parse(ctx, cmd->name, &argc, &argv, &rc))
@@ -377,13 +288,8 @@ int agf_train_dfg(int argc, char **argv)
   }
   if (!a.preset)
     a.preset = g_strdup("small");
-  if (!a.schedule)
-    a.schedule = g_strdup("constant");
-  if (!agf_train_options_check(&a.o, &error)) {
-    rc = agf_cli_usage_error(cmd->name, "%s", error->message);
-    g_error_free(error);
+  if (!agf_train_options_usage(cmd, &a.o, &a.w, &rc))
     goto done;
-  }
   rc = train(&a, argv[1], &error);
   if (rc < 0)
     rc = agf_cli_fail(error);
@@ -394,6 +300,6 @@ done:
   g_free(a.init);
   g_free(a.vae);
   g_free(a.identity);
-  g_free(a.schedule);
+  agf_train_adamw_clear(&a.w);
   return rc;
 }

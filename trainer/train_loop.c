@@ -10,7 +10,7 @@
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "models/checkpoint.h"
-#include "train_score_progress.h"
+#include "train_progress.h"
 
 #define CHECKPOINT_NAME "checkpoint.safetensors"
 

@@ -64,6 +64,8 @@
 #include <json-glib/json-glib.h>
 #include "train_cli.h"
 #include "nn/optim.h"
+#include "train_loop_model.h"
+#include "train_signal.h"
 
 G_BEGIN_DECLS
 
@@ -96,6 +98,36 @@ gboolean agf_train_options_check(const AgfTrainOptions *o, GError **error);
 gboolean agf_train_options_dtypes(const AgfTrainOptions *o, AgfDType *compute,
                                   AgfDType *export_dt, GError **error);
 void agf_train_options_clear(AgfTrainOptions *o);
+
+/* The AdamW options of dfg and vae: --weight-decay, --lr-schedule,
+ * --warmup, --clip, --ema-decay. */
+typedef struct {
+  gchar *schedule;     /* --lr-schedule constant|cosine (NULL: constant) */
+  gint64 warmup;       /* --warmup: linear warm-up steps */
+  gdouble weight_decay, clip, ema_decay;
+  gchar *help_;        /* private: the --weight-decay line */
+} AgfTrainAdamwOptions;
+
+/* Defaults: the given weight and EMA decays, no warm-up, clip 1. */
+void agf_train_adamw_init(AgfTrainAdamwOptions *w, double weight_decay,
+                          double ema_decay);
+/* Its config.json keys, from lr_schedule to clip. */
+void agf_train_adamw_config(JsonBuilder *b, const AgfTrainAdamwOptions *w);
+void agf_train_adamw_clear(AgfTrainAdamwOptions *w);
+
+/* The option context of a training subcommand: its entries, then (w not
+ * NULL) the AdamW options with ema_help for --ema-decay, then the common
+ * ones; --dtype is the parameter dtype. */
+GOptionContext *agf_train_context(const AgfTrainCommand *cmd,
+                                  const GOptionEntry *entries,
+                                  AgfTrainOptions *o, AgfTrainAdamwOptions *w,
+                                  const char *ema_help,
+                                  const char *description);
+/* agf_train_options_check after parsing (and w's defaults); FALSE with *rc
+ * the usage error's exit status. */
+gboolean agf_train_options_usage(const AgfTrainCommand *cmd,
+                                 const AgfTrainOptions *o,
+                                 AgfTrainAdamwOptions *w, int *rc);
 
 /* DIR/config.json: a JSON object with "command", the common options
  * (steps, batch, lr, seed, dtype, export_dtype) and what the subcommand
@@ -171,10 +203,21 @@ int agf_train_run_finish(AgfTrainRun *run);
 gboolean agf_train_export(const AgfTrainState *state, const char *path,
                           AgfDType dt, GError **error);
 
-/* ---- signals (train_signal.c) ---- */
+/* ---- the AdamW run of dfg and vae (train_loop_options.c) ---- */
 
-/* SIGINT/SIGTERM set a flag instead of killing the process (idempotent). */
-void agf_train_signal_install(void);
-gboolean agf_train_signal_pending(void);
+/* AdamW over all with w's weight decay, EMA and clip into u, st's
+ * optimizer fields filled from it, st made the run's state and the run
+ * resumed when asked. On failure u is still to be cleared. */
+gboolean agf_train_adamw_begin(AgfTrainRun *run, AgfTrainUpdate *u,
+                               AgfDevice *dev, AgfParamSet *all,
+                               const AgfTrainAdamwOptions *w,
+                               AgfTrainState *st, GError **error);
+/* The end of a step: the update at the step's learning rate (w's
+ * schedule), then the step's log line of terms. */
+gboolean agf_train_adamw_step(AgfTrainRun *run, AgfTrainUpdate *u,
+                              const AgfTrainOptions *o,
+                              const AgfTrainAdamwOptions *w, AgfTensor *loss,
+                              const AgfTrainTerm *terms, int n_terms,
+                              GError **error);
 
 G_END_DECLS

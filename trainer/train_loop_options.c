@@ -43,6 +43,110 @@ void agf_train_options_add(GOptionContext *ctx, AgfTrainOptions *o)
   g_option_group_add_entries(g, entries);
 }
 
+void agf_train_adamw_init(AgfTrainAdamwOptions *w, double weight_decay,
+                          double ema_decay)
+{
+  *w = (AgfTrainAdamwOptions){ .weight_decay = weight_decay, .clip = 1.0,
+                               .ema_decay = ema_decay };
+}
+
+static void adamw_add(GOptionContext *ctx, AgfTrainAdamwOptions *w,
+                      const char *ema_help)
+{
+  g_free(w->help_);
+  w->help_ = g_strdup_printf("AdamW decoupled weight decay (default %g)",
+                             w->weight_decay);
+  const GOptionEntry entries[] = {
+    { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &w->weight_decay, w->help_,
+      "W" },
+    { "lr-schedule", 0, 0, G_OPTION_ARG_STRING, &w->schedule,
+      "constant (default) or cosine, after --warmup", "NAME" },
+    { "warmup", 0, 0, G_OPTION_ARG_INT64, &w->warmup,
+      "Linear warm-up steps (default 0)", "N" },
+    { "clip", 0, 0, G_OPTION_ARG_DOUBLE, &w->clip,
+      "Clip the gradient norm at this value (default 1; 0: off)", "N" },
+    { "ema-decay", 0, 0, G_OPTION_ARG_DOUBLE, &w->ema_decay, ema_help, "D" },
+    { NULL }
+  };
+  g_option_group_add_entries(g_option_context_get_main_group(ctx), entries);
+}
+
+void agf_train_adamw_config(JsonBuilder *b, const AgfTrainAdamwOptions *w)
+{
+  agf_train_config_str(b, "lr_schedule", w->schedule);
+  agf_train_config_int(b, "warmup", w->warmup);
+  agf_train_config_double(b, "weight_decay", w->weight_decay);
+  agf_train_config_double(b, "ema_decay", w->ema_decay);
+  agf_train_config_double(b, "clip", w->clip);
+}
+
+void agf_train_adamw_clear(AgfTrainAdamwOptions *w)
+{
+  g_clear_pointer(&w->schedule, g_free);
+  g_clear_pointer(&w->help_, g_free);
+}
+
+GOptionContext *agf_train_context(const AgfTrainCommand *cmd,
+                                  const GOptionEntry *entries,
+                                  AgfTrainOptions *o, AgfTrainAdamwOptions *w,
+                                  const char *ema_help,
+                                  const char *description)
+{
+  GOptionContext *ctx = agf_cli_context(cmd, entries, &o->common, TRUE,
+                                        "Parameter dtype: f32 (default) or "
+                                        "f16 (f32 masters, loss scaling)");
+  if (w)
+    adamw_add(ctx, w, ema_help);
+  agf_train_options_add(ctx, o);
+  g_option_context_set_description(ctx, description);
+  return ctx;
+}
+
+gboolean agf_train_options_usage(const AgfTrainCommand *cmd,
+                                 const AgfTrainOptions *o,
+                                 AgfTrainAdamwOptions *w, int *rc)
+{
+  if (w && !w->schedule)
+    w->schedule = g_strdup("constant");
+  GError *error = NULL;
+  if (agf_train_options_check(o, &error))
+    return TRUE;
+  *rc = agf_cli_usage_error(cmd->name, "%s", error->message);
+  g_error_free(error);
+  return FALSE;
+}
+
+gboolean agf_train_adamw_begin(AgfTrainRun *run, AgfTrainUpdate *u,
+                               AgfDevice *dev, AgfParamSet *all,
+                               const AgfTrainAdamwOptions *w,
+                               AgfTrainState *st, GError **error)
+{
+  /* beta1, beta2 0: optim.h's 0.9, 0.999 */
+  AgfOptimConfig oc = { .kind = AGF_OPTIM_ADAMW,
+                        .weight_decay = (float)w->weight_decay };
+  if (!agf_train_update_init(u, dev, all, &oc, (float)w->ema_decay,
+                             (float)w->clip, error))
+    return FALSE;
+  st->model = all;
+  st->opt = u->opt;
+  st->ema = u->ema;
+  st->scaler = u->scaling ? &u->scaler : NULL;
+  agf_train_run_set_state(run, st);
+  return agf_train_run_resume(run, error);
+}
+
+gboolean agf_train_adamw_step(AgfTrainRun *run, AgfTrainUpdate *u,
+                              const AgfTrainOptions *o,
+                              const AgfTrainAdamwOptions *w, AgfTensor *loss,
+                              const AgfTrainTerm *terms, int n_terms,
+                              GError **error)
+{
+  const float lr = agf_train_lr(w->schedule, agf_train_run_step(run),
+                                o->steps, w->warmup, (float)o->lr);
+  return agf_train_update_step(u, loss, lr, error) &&
+         agf_train_run_step_done(run, terms, n_terms, lr, o->batch, error);
+}
+
 static gboolean bad(GError **error, const char *opt, gint64 v,
                     const char *rule)
 {

@@ -438,11 +438,8 @@ int agf_train_oanet(int argc, char **argv)
       "Discriminator dropout (default 0.5)", "P" },
     { NULL }
   };
-  GOptionContext *ctx = agf_cli_context(cmd, entries, &a.o.common, TRUE,
-                                        "Parameter dtype: f32 (default) or "
-                                        "f16 (f32 masters, loss scaling)");
-  agf_train_options_add(ctx, &a.o);
-  g_option_context_set_description(ctx, description);
+  GOptionContext *ctx = agf_train_context(cmd, entries, &a.o, NULL, NULL,
+                                          description);
   int rc = AGF_EXIT_OK;
   if (!agf_cli_parse(ctx, cmd->name, &argc, &argv, &rc))
     goto done;
@@ -472,12 +469,9 @@ int agf_train_oanet(int argc, char **argv)
     a.variant = g_strdup("oanet");
   if (!a.preset)
     a.preset = g_strdup("small");
-  GError *error = NULL;
-  if (!agf_train_options_check(&a.o, &error)) {
-    rc = agf_cli_usage_error(cmd->name, "%s", error->message);
-    g_error_free(error);
+  if (!agf_train_options_usage(cmd, &a.o, NULL, &rc))
     goto done;
-  }
+  GError *error = NULL;
   rc = train(&a, argc == 2 ? argv[1] : NULL, &error);
   if (rc < 0)
     rc = agf_cli_fail(error);

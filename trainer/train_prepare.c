@@ -21,12 +21,11 @@
  * so a rerun does not retry them; delete their lines to retry. */
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 #include <glib/gstdio.h>
 #include "train_cli.h"
+#include "train_progress.h"
+#include "train_signal.h"
 #include "train_prepare.h"
 #include "io/image.h"
 #include "io/video.h"
@@ -88,14 +87,6 @@ static const char description[] =
   "interrupted, 2 usage error.";
 
 /* ---- interruption ---- */
-
-static gint interrupted;
-
-static void on_signal(int sig)
-{
-  g_atomic_int_set(&interrupted, 1);
-  signal(sig, SIG_DFL); /* a second Ctrl-C ends the process at once */
-}
 
 /* ---- the decode -> detect queue ---- */
 
@@ -196,7 +187,7 @@ static void decode_video(Run *run, AgfPrepItem *it, AgfVideo *v)
     if (!is_done(run, it->path, idx[i]))
       idx[todo++] = idx[i];
   for (int i = 0; i < todo; i++) {
-    if (g_atomic_int_get(&interrupted))
+    if (agf_train_signal_pending())
       break;
     GError *e = NULL;
     AgfImage *img = agf_video_decode_frame(v, idx[i], NULL, &e);
@@ -207,7 +198,7 @@ static void decode_video(Run *run, AgfPrepItem *it, AgfVideo *v)
   }
   if (!todo)
     push(run, JOB_SKIP, it, -1, NULL, NULL, NULL, TRUE);
-  else if (g_atomic_int_get(&interrupted))
+  else if (agf_train_signal_pending())
     push(run, JOB_STOPPED, it, -1, NULL, NULL, NULL, TRUE);
 }
 
@@ -257,7 +248,7 @@ static void decode_item(Run *run, AgfPrepItem *it)
 static gpointer decode_worker(gpointer data)
 {
   Run *run = data;
-  while (!g_atomic_int_get(&interrupted)) {
+  while (!agf_train_signal_pending()) {
     guint i = (guint)g_atomic_int_add(&run->next, 1);
     if (i >= run->items->len)
       break;
@@ -270,51 +261,20 @@ static gpointer decode_worker(gpointer data)
 /* ---- progress ---- */
 
 typedef struct {
-  gboolean tty;
-  guint n_items, items, skipped, frames, faces, failed;
-  gint64 t0, shown;
+  AgfProgress bar;   /* files */
+  guint frames, faces, failed;
 } Progress;
-
-static void fmt_duration(char *buf, size_t n, double s)
-{
-  int t = (int)(s + 0.5);
-  if (t >= 3600)
-    snprintf(buf, n, "%dh%02dm", t / 3600, t / 60 % 60);
-  else
-    snprintf(buf, n, "%dm%02ds", t / 60, t % 60);
-}
 
 static void progress_show(Progress *p, gboolean final)
 {
-  gint64 now = g_get_monotonic_time();
-  if (!final && now - p->shown < (p->tty ? 200000 : 10000000))
-    return;
-  p->shown = now;
-  double el = (now - p->t0) / 1e6;
-  guint worked = p->items - p->skipped;
-  char eta[32] = "--";
-  if (worked && p->items < p->n_items)
-    fmt_duration(eta, sizeof eta,
-                 el / worked * (p->n_items - p->items));
-  else if (p->items >= p->n_items)
-    snprintf(eta, sizeof eta, "0m00s");
+  double el = (g_get_monotonic_time() - p->bar.t0) / 1e6;
   double fps = el > 0 ? p->frames / el : 0;
-  if (p->tty) {
-    int w = 24, fill = p->n_items ? (int)((guint64)w * p->items / p->n_items)
-                                  : w;
-    char bar[32];
-    for (int i = 0; i < w; i++)
-      bar[i] = i < fill ? '#' : '.';
-    bar[w] = 0;
-    fprintf(stderr, "\r[%s] %u/%u files  %u frames %.1f/s  %u faces  %u "
-            "failed  ETA %s\033[K%s", bar, p->items, p->n_items, p->frames,
-            fps, p->faces, p->failed, eta, final ? "\n" : "");
-  } else {
-    fprintf(stderr, "prepare: %u/%u files, %u frames (%.1f/s), %u faces, "
-            "%u failed, ETA %s\n", p->items, p->n_items, p->frames, fps,
-            p->faces, p->failed, eta);
-  }
-  fflush(stderr);
+  g_autofree char *detail =
+    p->bar.tty ? g_strdup_printf("%u frames %.1f/s  %u faces  %u failed",
+                                 p->frames, fps, p->faces, p->failed)
+               : g_strdup_printf("%u frames (%.1f/s), %u faces, %u failed",
+                                 p->frames, fps, p->faces, p->failed);
+  agf_progress_show(&p->bar, detail, final);
 }
 
 /* ---- detection and crops (main thread) ---- */
@@ -438,9 +398,9 @@ static gboolean handle(Prep *p, Job *j, GError **error)
 {
   Progress *pr = &p->progress;
   if (j->last)
-    pr->items++;
+    pr->bar.done++;
   if (j->kind == JOB_SKIP || j->kind == JOB_STOPPED) {
-    pr->skipped += j->kind == JOB_SKIP;
+    pr->bar.skipped += j->kind == JOB_SKIP;
     return TRUE;
   }
   g_autoptr(GPtrArray) recs = NULL;
@@ -587,12 +547,12 @@ static void print_summary(const Prep *p, const AgfManifest *m,
                           const char *path, double seconds)
 {
   const Progress *pr = &p->progress;
-  if (pr->items < pr->n_items)
-    g_print("prepare: %u of ", pr->items);
+  if (pr->bar.done < pr->bar.total)
+    g_print("prepare: %u of ", pr->bar.done);
   else
     g_print("prepare: ");
   g_print("%u files (%u already done), %u frames in %.1f s (%.2f frames/s), "
-          "%u faces written\n", pr->n_items, pr->skipped, pr->frames,
+          "%u faces written\n", pr->bar.total, pr->bar.skipped, pr->frames,
           seconds, seconds > 0 ? pr->frames / seconds : 0.0, pr->faces);
   if (!m)
     return;
@@ -705,15 +665,9 @@ static int prepare(char **srcs, AgfManifestFormat format,
   int jobs = opt_jobs > 0 ? opt_jobs : (int)g_get_num_processors();
   run.queue.cap = 2 * (guint)jobs + 2;
 
-  p.progress = (Progress){ .tty = isatty(STDERR_FILENO),
-                           .n_items = items->len,
-                           .t0 = g_get_monotonic_time() };
-  g_atomic_int_set(&interrupted, 0);
-  struct sigaction sa = { 0 }, old_int, old_term;
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
+  agf_progress_init(&p.progress.bar, "prepare", "files", items->len);
+  AgfTrainSignalScope signals;
+  agf_train_signal_begin(&signals);
 
   g_printerr("agfas-train prepare: %u files, detection on %s (%s), %d "
              "decoding threads\n", items->len, agf_device_info(dev)->spec,
@@ -726,27 +680,26 @@ static int prepare(char **srcs, AgfManifestFormat format,
     Job *j = queue_pop(&run.queue);
     if (j->kind == JOB_WORKER_DONE)
       running--;
-    else if (j->kind == JOB_FRAME && g_atomic_int_get(&interrupted))
+    else if (j->kind == JOB_FRAME && agf_train_signal_pending())
       ; /* queued, not started: left for the rerun */
     else if (!fatal && !handle(&p, j, &fatal))
-      g_atomic_int_set(&interrupted, 1); /* cannot record: stop */
+      agf_train_signal_stop(); /* cannot record: stop */
     job_free(j);
     if (!fatal)
       progress_show(&p.progress, FALSE);
   }
   for (int i = 0; i < jobs; i++)
     g_thread_join(threads[i]);
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGTERM, &old_term, NULL);
+  agf_train_signal_end(&signals);
   progress_show(&p.progress, TRUE);
-  double seconds = (g_get_monotonic_time() - p.progress.t0) / 1e6;
+  double seconds = (g_get_monotonic_time() - p.progress.bar.t0) / 1e6;
 
   int rc = AGF_EXIT_OK;
   g_autoptr(AgfManifest) out = NULL;
   if (fatal) {
     g_propagate_error(error, fatal);
     rc = AGF_EXIT_FAILURE;
-  } else if (g_atomic_int_get(&interrupted)) {
+  } else if (agf_train_signal_pending()) {
     print_summary(&p, NULL, NULL, seconds);
     g_set_error(error, AGF_ERROR, AGF_ERROR_IO,
                 "interrupted; rerun to resume (finished frames are in %s)",
@@ -826,12 +779,7 @@ int agf_train_prepare(int argc, char **argv)
     }
   }
   rc = prepare(argv + 1, format, opt_manifest, &error);
-  if (rc == AGF_EXIT_USAGE) {
-    rc = agf_cli_usage_error(cmd->name, "%s", error->message);
-    g_clear_error(&error);
-  } else if (rc != AGF_EXIT_OK) {
-    rc = agf_cli_fail(error);
-  }
+  rc = agf_cli_result(cmd->name, rc, error);
 done:
   g_option_context_free(ctx);
   g_clear_pointer(&opt_out, g_free);

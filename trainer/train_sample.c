@@ -7,7 +7,7 @@
 #include <string.h>
 #include "train_cli.h"
 #include "train_sample.h"
-#include "train_score_progress.h"
+#include "train_progress.h"
 #include "io/atomic_file.h"
 #include "io/image.h"
 

@@ -23,6 +23,13 @@ void agf_sample_params_init(AgfSampleParams *p);
  * sample). */
 AgfDfgIdentity *agf_sample_open_identity(const char *spec, AgfDevice *dev,
                                          AgfDType dt, GError **error);
+/* Shared with agfas-train dfg: an iresnet or MobileFaceNet file, or
+ * "mobilefacenet"; *width (NULL: not asked) gets its tokens' width, probed
+ * with one zero face. or_else ends the error's list of what --identity
+ * takes (", 'mobilefacenet' or 'none'"). */
+AgfDfgIdentity *agf_train_open_identity(const char *spec, AgfDevice *dev,
+                                        AgfDType dt, int *width,
+                                        const char *or_else, GError **error);
 
 /* The U-Net context [1, L, cross_attention_dim] in dt (the weights'):
  * the identity tokens of the face in face_path (an aligned crop, as

@@ -5,6 +5,7 @@
 #include "train_sample.h"
 #include "io/image.h"
 #include "models/mobilefacenet.h"
+#include "nn/autograd.h"
 #include "nn/device.h"
 #include "nn/ops.h"
 #include "pipeline/face_identity.h"
@@ -33,11 +34,27 @@ static AgfTensor *zero_tokens(gpointer self, const AgfTensor *face,
   return t;
 }
 
-AgfDfgIdentity *agf_sample_open_identity(const char *spec, AgfDevice *dev,
-                                         AgfDType dt, GError **error)
+/* The width of the tokens net gives for a zero face of side s. */
+static int probe_width(gpointer net, gboolean iresnet, AgfDevice *dev,
+                       AgfDType dt, int s, GError **error)
 {
-  if (!spec || !strcmp(spec, "none"))
-    return agf_dfg_identity_new("none", 112, zero_tokens, NULL, NULL);
+  const int64_t shape[4] = { 1, 3, s, s };
+  g_autoptr(AgfTensor) x = agf_tensor_new(dev, dt, 4, shape, error);
+  g_autoptr(AgfTensor) tokens = NULL;
+  if (!x || !agf_tensor_fill(x, 0.0f, error))
+    return -1;
+  agf_no_grad_begin(dev);
+  gboolean ok = iresnet
+    ? agf_iresnet_forward(net, x, &tokens, NULL, error)
+    : agf_mobilefacenet_forward(net, x, &tokens, NULL, error);
+  agf_no_grad_end(dev);
+  return ok ? (int)tokens->shape[2] : -1;
+}
+
+AgfDfgIdentity *agf_train_open_identity(const char *spec, AgfDevice *dev,
+                                        AgfDType dt, int *width,
+                                        const char *or_else, GError **error)
+{
   g_autofree char *path = !strcmp(spec, "mobilefacenet")
                             ? agf_face_model_path("mobilefacenet", error)
                             : g_strdup(spec);
@@ -47,17 +64,35 @@ AgfDfgIdentity *agf_sample_open_identity(const char *spec, AgfDevice *dev,
   if (!w)
     return NULL;
   g_autoptr(GError) as_iresnet = NULL, as_mfn = NULL;
-  AgfIresnet *ir = agf_iresnet_new(w, &as_iresnet);
-  if (ir)
-    return agf_dfg_identity_iresnet(ir);
-  AgfMobilefacenet *mfn = agf_mobilefacenet_new(w, &as_mfn);
-  if (mfn)
-    return agf_face_identity_dfg(mfn);
-  g_set_error(error, AGF_ERROR, AGF_ERROR_FORMAT,
-              "--identity %s is neither an iresnet (%s) nor a MobileFaceNet "
-              "(%s) file: pass one of those, 'mobilefacenet' or 'none'", path,
-              as_iresnet->message, as_mfn->message);
-  return NULL;
+  AgfDfgIdentity *id = NULL;
+  gpointer net = agf_iresnet_new(w, &as_iresnet);
+  gboolean iresnet = net != NULL;
+  if (net)
+    id = agf_dfg_identity_iresnet(net);
+  else if ((net = agf_mobilefacenet_new(w, &as_mfn)))
+    id = agf_face_identity_dfg(net);
+  if (!id) {
+    g_set_error(error, AGF_ERROR, AGF_ERROR_FORMAT,
+                "--identity %s is neither an iresnet (%s) nor a MobileFaceNet "
+                "(%s) file: pass one of those%s", path, as_iresnet->message,
+                as_mfn->message, or_else);
+    return NULL;
+  }
+  /* the identity owns net: it is alive while id is */
+  if (width &&
+      (*width = probe_width(net, iresnet, dev, dt,
+                            agf_dfg_identity_input_size(id), error)) < 0)
+    g_clear_pointer(&id, agf_dfg_identity_free);
+  return id;
+}
+
+AgfDfgIdentity *agf_sample_open_identity(const char *spec, AgfDevice *dev,
+                                         AgfDType dt, GError **error)
+{
+  if (!spec || !strcmp(spec, "none"))
+    return agf_dfg_identity_new("none", 112, zero_tokens, NULL, NULL);
+  return agf_train_open_identity(spec, dev, dt, NULL,
+                                 ", 'mobilefacenet' or 'none'", error);
 }
 
 AgfTensor *agf_sample_context(AgfDfg *dfg, const char *face_path,

@@ -13,28 +13,27 @@
  * order. */
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include "train_cli.h"
+#include "train_recon_options.h"
+#include "train_signal.h"
 #include "train_prepare.h"
 #include "train_score.h"
-#include "train_score_progress.h"
+#include "train_progress.h"
 #include "io/image.h"
 #include "io/video.h"
 #include "nn/ops.h"
 #include "pipeline/analyze.h"
 
-static char *opt_csv, *opt_models, *opt_sampler;
+static char *opt_csv, *opt_models;
 static int opt_batch = 8, opt_frames = AGF_VIDEO_DEFAULT_SAMPLES;
-static int opt_steps = -1;
-static gboolean opt_resume, opt_no_mask;
+static gboolean opt_resume;
 static double opt_threshold = 0.5, opt_min_face = 20.0;
 static double opt_min_score = AGF_ANALYSIS_MIN_FACE_SCORE;
-static double opt_strength = -1;
-static gint64 opt_seed;
+static AgfReconOptions recon = AGF_RECON_OPTIONS_INIT;
 
 static const GOptionEntry entries[] = {
   { "csv", 'o', 0, G_OPTION_ARG_FILENAME, &opt_csv,
@@ -57,16 +56,6 @@ static const GOptionEntry entries[] = {
     "PX" },
   { "min-score", 0, 0, G_OPTION_ARG_DOUBLE, &opt_min_score,
     "Ignore detections scoring below S (default 0.9, as prepare)", "S" },
-  { "strength", 0, 0, G_OPTION_ARG_DOUBLE, &opt_strength,
-    "DFG t0 as a fraction of the schedule (default 0.3, the app's)", "F" },
-  { "steps", 0, 0, G_OPTION_ARG_INT, &opt_steps,
-    "DFG num_inference_steps of the full schedule (default 10)", "N" },
-  { "sampler", 0, 0, G_OPTION_ARG_STRING, &opt_sampler,
-    "DFG sampler: ddim (default) or pndm", "NAME" },
-  { "seed", 0, 0, G_OPTION_ARG_INT64, &opt_seed,
-    "DFG noise seed (default 0)", "S" },
-  { "no-mask", 0, 0, G_OPTION_ARG_NONE, &opt_no_mask,
-    "Do not mask the background out of the cue (the app masks it)", NULL },
   { NULL }
 };
 
@@ -86,14 +75,6 @@ static const char description[] =
   "after writing what is finished.\n\n"
   "Exit status: 0 done (failed items are rows), 1 failure or interrupted,\n"
   "2 usage error.";
-
-static gint interrupted;
-
-static void on_signal(int sig)
-{
-  g_atomic_int_set(&interrupted, 1);
-  signal(sig, SIG_DFL); /* a second Ctrl-C ends the process at once */
-}
 
 typedef struct {
   AgfDevice *dev;
@@ -133,12 +114,6 @@ static void show(Score *s, gboolean final)
   agf_progress_show(&s->progress, d, final);
 }
 
-static gboolean on_dfg_progress(int done, int total, gpointer data)
-{
-  (void)done, (void)total, (void)data;
-  return !g_atomic_int_get(&interrupted);
-}
-
 /* Scores the batch's faces and moves its rows into the table, which is
  * then rewritten. On a failure (cancellation included) the batch is
  * dropped, so a resumed run redoes it. */
@@ -164,8 +139,8 @@ static gboolean flush(Score *s, GError **error)
     gboolean ok = crops &&
                   agf_analysis_run(s->dfg, s->oanet, s->masker, crops,
                                    (const float (*)[AGF_FACE_N_LANDMARKS][2])lm,
-                                   &s->dfg_params, on_dfg_progress, NULL, &a,
-                                   error) &&
+                                   &s->dfg_params, agf_train_signal_continue,
+                                   NULL, &a, error) &&
                   agf_tensor_to_f32(a.spoof, spoof, error);
     agf_analysis_clear(&a);
     g_free(lm);
@@ -266,7 +241,7 @@ static gboolean video_in(Score *s, const AgfPrepItem *it, AgfVideo *v,
   const AgfVideoInfo *info = agf_video_get_info(v);
   g_autofree int64_t *idx = g_new(int64_t, opt_frames);
   int n = agf_video_sample_indices(info->n_frames, opt_frames, idx);
-  for (int i = 0; i < n && !g_atomic_int_get(&interrupted); i++) {
+  for (int i = 0; i < n && !agf_train_signal_pending(); i++) {
     if (is_done(s, it->path, idx[i]))
       continue;
     GError *e = NULL;
@@ -351,7 +326,7 @@ static gboolean open_models(Score *s, const AgfCliCommon *common,
   s->oanet = agf_analysis_open_oanet(opt_models, s->dev, dt, error);
   if (!s->oanet)
     return FALSE;
-  if (!opt_no_mask)
+  if (!recon.no_mask)
     s->masker = agf_face_masker_ellipse(NULL);
   return TRUE;
 }
@@ -379,13 +354,7 @@ static int run_score(char **paths, AgfCliCommon *common, GError **error)
   agf_face_detect_params_init(&s.detect);
   s.detect.min_face_size = opt_min_face;
   agf_analysis_dfg_params_init(&s.dfg_params);
-  if (opt_strength >= 0)
-    s.dfg_params.strength = opt_strength;
-  if (opt_steps > 0)
-    s.dfg_params.steps = opt_steps;
-  if (opt_sampler)
-    s.dfg_params.sampler = opt_sampler;
-  s.dfg_params.seed = (guint64)opt_seed;
+  agf_recon_options_apply(&recon, &s.dfg_params);
   if (!agf_face_detect_params_check(&s.detect, error))
     return AGF_EXIT_USAGE;
 
@@ -414,19 +383,15 @@ static int run_score(char **paths, AgfCliCommon *common, GError **error)
   s.faces = g_array_new(FALSE, FALSE, sizeof(AgfPickedFace));
   guint n_before = agf_manifest_len(s.table);
 
-  g_atomic_int_set(&interrupted, 0);
-  struct sigaction sa = { 0 }, old_int, old_term;
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
+  AgfTrainSignalScope signals;
+  agf_train_signal_begin(&signals);
   g_printerr("agfas-train score: %u files on %s (%s), batches of %d\n",
              items->len, agf_device_info(s.dev)->spec,
              agf_device_info(s.dev)->name, opt_batch);
   agf_progress_init(&s.progress, "score", "files", items->len);
   gboolean ok = TRUE;
   for (guint i = 0; ok && i < items->len; i++) {
-    if (g_atomic_int_get(&interrupted))
+    if (agf_train_signal_pending())
       break;
     const AgfPrepItem *it = items->pdata[i];
     guint added = s.added;
@@ -437,7 +402,7 @@ static int run_score(char **paths, AgfCliCommon *common, GError **error)
     /* Rows without a face are saved too, not only with the next batch. */
     if (ok && s.rows->len >= 4 * (guint)opt_batch)
       ok = flush(&s, error);
-    if (!ok && g_atomic_int_get(&interrupted) &&
+    if (!ok && agf_train_signal_pending() &&
         g_error_matches(*error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
       g_clear_error(error); /* Ctrl-C in a batch: drop it, write the rest */
       ok = TRUE;
@@ -447,17 +412,16 @@ static int run_score(char **paths, AgfCliCommon *common, GError **error)
   }
   /* What is finished is written even when interrupted: the faces waiting
    * for a batch are dropped then (redone by --resume), their rows too. */
-  if (g_atomic_int_get(&interrupted))
+  if (agf_train_signal_pending())
     drop_faces(&s);
   ok = ok && flush(&s, error);
-  gboolean stopped = g_atomic_int_get(&interrupted);
+  gboolean stopped = agf_train_signal_pending();
   if (!ok && stopped &&
       g_error_matches(*error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
     g_clear_error(error); /* the last batch, cancelled: dropped */
     ok = TRUE;
   }
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGTERM, &old_term, NULL);
+  agf_train_signal_end(&signals);
   show(&s, TRUE);
   if (ok && !stopped) {
     g_autoptr(GHashTable) order = g_hash_table_new(g_str_hash, g_str_equal);
@@ -486,10 +450,8 @@ int agf_train_score(int argc, char **argv)
 {
   const AgfTrainCommand *cmd = agf_train_command("score");
   AgfCliCommon common = { 0 };
-  GOptionContext *ctx = agf_cli_context(cmd, entries, &common, TRUE,
-                                        "Network precision: f32 (default) "
-                                        "or f16");
-  g_option_context_set_description(ctx, description);
+  GOptionContext *ctx = agf_recon_context(cmd, entries, &recon, &common,
+                                          description);
   int rc = AGF_EXIT_OK;
   GError *error = NULL;
   if (!agf_cli_parse(ctx, cmd->name, &argc, &argv, &rc))
@@ -503,28 +465,18 @@ int agf_train_score(int argc, char **argv)
                       ? "--threshold must be between 0 and 1"
                     : !(opt_min_score >= 0 && opt_min_score <= 1)
                       ? "--min-score must be between 0 and 1"
-                    : opt_strength > 1 ? "--strength must be between 0 "
-                                         "and 1"
-                    : opt_sampler && strcmp(opt_sampler, "ddim") &&
-                      strcmp(opt_sampler, "pndm")
-                      ? "--sampler must be ddim or pndm"
-                    : NULL;
+                    : agf_recon_options_check(&recon);
   if (bad) {
     rc = agf_cli_usage_error(cmd->name, "%s", bad);
     goto done;
   }
   rc = run_score(argv + 1, &common, &error);
-  if (rc == AGF_EXIT_USAGE) {
-    rc = agf_cli_usage_error(cmd->name, "%s", error->message);
-    g_clear_error(&error);
-  } else if (rc != AGF_EXIT_OK) {
-    rc = agf_cli_fail(error);
-  }
+  rc = agf_cli_result(cmd->name, rc, error);
 done:
   g_option_context_free(ctx);
   g_clear_pointer(&opt_csv, g_free);
   g_clear_pointer(&opt_models, g_free);
-  g_clear_pointer(&opt_sampler, g_free);
+  agf_recon_options_clear(&recon);
   g_clear_pointer(&common.device, g_free);
   g_clear_pointer(&common.dtype, g_free);
   return rc;

@@ -1,18 +1,16 @@
-/* SIGINT/SIGTERM during training (train_loop.h): the first one only sets a
- * flag, so the loop finishes the step, saves its checkpoint at the step
- * boundary and exits 130; a second one gets the default action (a user who
- * presses Ctrl-C twice wants out now). The flag is the one piece of
- * process-wide state: signals are delivered to the process. */
-#include "train_loop.h"
-#include <signal.h>
+/* SIGINT/SIGTERM during agfas-train (train_signal.h). The flag is the one
+ * piece of process-wide state: signals are delivered to the process. It is
+ * a lock-free atomic, so decoding threads see it too (prepare). */
+#include "train_signal.h"
 #include <string.h>
 
-static volatile sig_atomic_t pending;
+static gint pending;
 
 static void on_signal(int sig)
 {
-  pending = 1;
-  /* the next one of this kind terminates as usual */
+  g_atomic_int_set(&pending, 1);
+  /* the next one of this kind terminates as usual: a user who presses
+   * Ctrl-C twice wants out now */
   signal(sig, SIG_DFL);
 }
 
@@ -29,5 +27,33 @@ void agf_train_signal_install(void)
 
 gboolean agf_train_signal_pending(void)
 {
-  return pending != 0;
+  return g_atomic_int_get(&pending) != 0;
+}
+
+void agf_train_signal_begin(AgfTrainSignalScope *scope)
+{
+  g_atomic_int_set(&pending, 0);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &scope->old_int);
+  sigaction(SIGTERM, &sa, &scope->old_term);
+}
+
+void agf_train_signal_end(AgfTrainSignalScope *scope)
+{
+  sigaction(SIGINT, &scope->old_int, NULL);
+  sigaction(SIGTERM, &scope->old_term, NULL);
+}
+
+void agf_train_signal_stop(void)
+{
+  g_atomic_int_set(&pending, 1);
+}
+
+gboolean agf_train_signal_continue(int done, int total, gpointer data)
+{
+  (void)done, (void)total, (void)data;
+  return !agf_train_signal_pending();
 }

@@ -32,10 +32,10 @@ static const char description[] =
 
 typedef struct {
   AgfTrainOptions o;
-  char *preset, *init, *schedule;
+  AgfTrainAdamwOptions w;
+  char *preset, *init;
   int size;
-  gint64 warmup;
-  double kl_weight, weight_decay, ema_decay, clip;
+  double kl_weight;
 } VaeArgs;
 
 static char *config_json(const VaeArgs *a, const char *manifest,
@@ -47,12 +47,8 @@ static char *config_json(const VaeArgs *a, const char *manifest,
   agf_train_config_str(b, "preset", a->preset);
   agf_train_config_str(b, "init", a->init);
   agf_train_config_int(b, "size", a->size);
-  agf_train_config_str(b, "lr_schedule", a->schedule);
-  agf_train_config_int(b, "warmup", a->warmup);
-  agf_train_config_double(b, "weight_decay", a->weight_decay);
   agf_train_config_double(b, "kl_weight", a->kl_weight);
-  agf_train_config_double(b, "ema_decay", a->ema_decay);
-  agf_train_config_double(b, "clip", a->clip);
+  agf_train_adamw_config(b, &a->w);
   return agf_train_config_end(b);
 }
 
@@ -80,7 +76,7 @@ static int train(VaeArgs *a, const char *manifest, GError **error)
 {
   AgfDType dt, export_dt;
   if (!agf_train_options_dtypes(&a->o, &dt, &export_dt, error) ||
-      !agf_train_lr_check(a->schedule, error))
+      !agf_train_lr_check(a->w.schedule, error))
     return -1;
   AgfPreset preset;
   if (!agf_preset_from_name(a->preset, &preset, error))
@@ -117,19 +113,11 @@ static int train(VaeArgs *a, const char *manifest, GError **error)
   if (!all)
     return -1;
   g_autoptr(GHashTable) meta = agf_train_weights_meta(w);
-  AgfOptimConfig oc = { .kind = AGF_OPTIM_ADAMW,
-                        .weight_decay = (float)a->weight_decay };
-  AgfTrainUpdate u;
+  AgfTrainUpdate u = { 0 };
   int rc = -1;
-  if (!agf_train_update_init(&u, dev, all, &oc, (float)a->ema_decay,
-                             (float)a->clip, error))
-    goto out;
-  AgfTrainState st = { .model = all, .opt = u.opt, .ema = u.ema,
-                       .scaler = u.scaling ? &u.scaler : NULL,
-                       .meta = meta,
+  AgfTrainState st = { .meta = meta,
                        .export_name = "autoencoder_kl.safetensors" };
-  agf_train_run_set_state(run, &st);
-  if (!agf_train_run_resume(run, error))
+  if (!agf_train_adamw_begin(run, &u, dev, all, &a->w, &st, error))
     goto out;
   g_printerr("agfas-train vae: %u faces, autoencoder of %.2fM parameters "
              "on %s\n", agf_train_data_len(data),
@@ -161,13 +149,9 @@ static int train(VaeArgs *a, const char *manifest, GError **error)
         !agf_tensor_to_f32(l1, &v[1], error) ||
         !agf_tensor_to_f32(kl, &v[2], error))
       goto out;
-    const float lr = agf_train_lr(a->schedule, step, a->o.steps, a->warmup,
-                                  (float)a->o.lr);
-    if (!agf_train_update_step(&u, loss, lr, error))
-      goto out;
     const AgfTrainTerm terms[] = { { "loss", v[0] }, { "l1", v[1] },
                                    { "kl", v[2] } };
-    if (!agf_train_run_step_done(run, terms, 3, lr, a->o.batch, error))
+    if (!agf_train_adamw_step(run, &u, &a->o, &a->w, loss, terms, 3, error))
       goto out;
   }
   rc = agf_train_run_finish(run);
@@ -179,9 +163,9 @@ out:
 int agf_train_vae(int argc, char **argv)
 {
   const AgfTrainCommand *cmd = agf_train_command(argv[0]);
-  VaeArgs a = { .size = 256, .kl_weight = 1e-6, .weight_decay = 0.0,
-                .ema_decay = 0.0, .clip = 1.0 };
+  VaeArgs a = { .size = 256, .kl_weight = 1e-6 };
   agf_train_options_init(&a.o, 10000, 8, 1e-4);
+  agf_train_adamw_init(&a.w, 0.0, 0.0);
   const GOptionEntry entries[] = {
     { "preset", 0, 0, G_OPTION_ARG_STRING, &a.preset,
       "Network size of a fresh autoencoder: tiny or small (default small; "
@@ -192,24 +176,11 @@ int agf_train_vae(int argc, char **argv)
       "Train on crops resized to N x N (default 256, the app's)", "N" },
     { "kl-weight", 0, 0, G_OPTION_ARG_DOUBLE, &a.kl_weight,
       "Weight of the KL term (default 1e-6, LDM's)", "W" },
-    { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &a.weight_decay,
-      "AdamW decoupled weight decay (default 0)", "W" },
-    { "lr-schedule", 0, 0, G_OPTION_ARG_STRING, &a.schedule,
-      "constant (default) or cosine, after --warmup", "NAME" },
-    { "warmup", 0, 0, G_OPTION_ARG_INT64, &a.warmup,
-      "Linear warm-up steps (default 0)", "N" },
-    { "clip", 0, 0, G_OPTION_ARG_DOUBLE, &a.clip,
-      "Clip the gradient norm at this value (default 1; 0: off)", "N" },
-    { "ema-decay", 0, 0, G_OPTION_ARG_DOUBLE, &a.ema_decay,
-      "EMA of the weights, exported instead of the weights (default 0: "
-      "none)", "D" },
     { NULL }
   };
-  GOptionContext *ctx = agf_cli_context(cmd, entries, &a.o.common, TRUE,
-                                        "Parameter dtype: f32 (default) or "
-                                        "f16 (f32 masters, loss scaling)");
-  agf_train_options_add(ctx, &a.o);
-  g_option_context_set_description(ctx, description);
+  GOptionContext *ctx = agf_train_context(
+    cmd, entries, &a.o, &a.w, "EMA of the weights, exported instead of the "
+    "weights (default 0: none)", description);
   int rc = AGF_EXIT_OK;
   if (!agf_cli_parse(ctx, cmd->name, &argc, &argv, &rc))
     goto done;
@@ -221,14 +192,9 @@ int agf_train_vae(int argc, char **argv)
   }
   if (!a.preset)
     a.preset = g_strdup("small");
-  if (!a.schedule)
-    a.schedule = g_strdup("constant");
-  GError *error = NULL;
-  if (!agf_train_options_check(&a.o, &error)) {
-    rc = agf_cli_usage_error(cmd->name, "%s", error->message);
-    g_error_free(error);
+  if (!agf_train_options_usage(cmd, &a.o, &a.w, &rc))
     goto done;
-  }
+  GError *error = NULL;
   rc = train(&a, argv[1], &error);
   if (rc < 0)
     rc = agf_cli_fail(error);
@@ -237,6 +203,6 @@ done:
   agf_train_options_clear(&a.o);
   g_free(a.preset);
   g_free(a.init);
-  g_free(a.schedule);
+  agf_train_adamw_clear(&a.w);
   return rc;
 }

@@ -4,7 +4,8 @@
  * never stored for a whole head. With S = scale Q K^T, P = exp(S - lse):
  *   dV = P^T dO,  dS = P * (dO V^T - D),  dQ = scale dS K,  dK = scale dS^T Q.
  * Tasks are tiles of one (batch, head): query tiles for the stats and dq,
- * key tiles for dk and dv, so each task owns its output rows. BLAS runs
+ * key tiles for dk and dv (apart, or both at once: KV shares P and dS),
+ * so each task owns its output rows. BLAS runs
  * single-threaded inside them (cpu_blas.c says why). */
 #include <math.h>
 #include <string.h>
@@ -106,7 +107,7 @@ tile_p_ds(const Bwd *a, int64_t b, int64_t h, int64_t i0, int64_t rows,
   const float *st = a->stats + ((b * a->h + h) * a->lq + i0) * 2;
   scores(a, b, h, i0, rows, j0, cols, t->s);
   for (int64_t i = 0; i < rows; i++)
-    agf_cpu_exp_shifted(t->s + i * KT, cols, st[i * 2]);
+    agf_cpu_exp_shift(t->s + i * KT, cols, st[i * 2]);
   if (!want_ds)
     return;
   const int hdv = (int) (a->h * a->dv);
@@ -142,32 +143,43 @@ tile_dq(const Bwd *a, int64_t b, int64_t h, int64_t i0, int64_t rows,
            (size_t) a->d * sizeof(float));
 }
 
-/* dk or dv of keys [j0, j0+cols). */
+/* dk, dv or both (KV: one score recomputation for the two) of keys
+ * [j0, j0+cols). acc holds dk [cols, d] then dv [cols, dv]. */
 static void
 tile_dkv(const Bwd *a, int64_t b, int64_t h, int64_t j0, int64_t cols,
          const Scratch *t)
 {
-  const gboolean dk = a->which == AGF_ATTN_GRAD_K;
-  const int64_t width = dk ? a->d : a->dv;
-  memset(t->acc, 0, (size_t) (cols * width) * sizeof(float));
+  const gboolean dk = a->which != AGF_ATTN_GRAD_V;
+  const gboolean dv = a->which != AGF_ATTN_GRAD_K;
+  float *acc_k = t->acc, *acc_v = t->acc + (dk ? cols * a->d : 0);
+  memset(t->acc, 0, (size_t) (cols * ((dk ? a->d : 0) + (dv ? a->dv : 0))) *
+                        sizeof(float));
   for (int64_t i0 = 0; i0 < a->lq; i0 += QT) {
     const int64_t rows = MIN(QT, a->lq - i0);
     tile_p_ds(a, b, h, i0, rows, j0, cols, dk, t);
     if (dk) /* dK += scale dS^T Q */
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int) cols,
                   (int) a->d, (int) rows, a->scale, t->dp, KT,
-                  q_rows(a, b, h, i0), (int) (a->h * a->d), 1.0f, t->acc,
+                  q_rows(a, b, h, i0), (int) (a->h * a->d), 1.0f, acc_k,
                   (int) a->d);
-    else /* dV += P^T dO */
+    if (dv) /* dV += P^T dO */
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int) cols,
                   (int) a->dv, (int) rows, 1.0f, t->s, KT,
                   o_rows(a, a->dout, b, h, i0), (int) (a->h * a->dv), 1.0f,
-                  t->acc, (int) a->dv);
+                  acc_v, (int) a->dv);
   }
-  float *dst = a->out + (b * a->lk + j0) * a->h * width + h * width;
-  for (int64_t j = 0; j < cols; j++)
-    memcpy(dst + j * a->h * width, t->acc + j * width,
-           (size_t) width * sizeof(float));
+  /* Output rows: [H*D] (K), [H*Dv] (V) or [H*D + H*Dv] (KV). */
+  const int64_t hd = a->h * a->d, hdv = a->h * a->dv;
+  const int64_t row = (dk ? hd : 0) + (dv ? hdv : 0);
+  float *dst = a->out + (b * a->lk + j0) * row;
+  for (int64_t j = 0; j < cols; j++) {
+    if (dk)
+      memcpy(dst + j * row + h * a->d, acc_k + j * a->d,
+             (size_t) a->d * sizeof(float));
+    if (dv)
+      memcpy(dst + j * row + (dk ? hd : 0) + h * a->dv, acc_v + j * a->dv,
+             (size_t) a->dv * sizeof(float));
+  }
 }
 
 gboolean
@@ -185,19 +197,18 @@ agf_cpu_attention_bwd(const AgfOp *op, GError **error)
     .d = tq->shape[2] / heads, .dv = tv->shape[2] / heads, .which = p->which,
   };
   a.scale = p->scale != 0.0f ? p->scale : (float) (1.0 / sqrt((double) a.d));
-  if ((unsigned) p->which > AGF_ATTN_GRAD_V ||
+  if ((unsigned) p->which > AGF_ATTN_GRAD_KV ||
       (p->which != AGF_ATTN_GRAD_STATS && a.stats == NULL)) {
     g_set_error(error, AGF_ERROR, AGF_ERROR_INVALID_ARGUMENT,
                 "attention_bwd: gradient %d needs the stats of "
                 "AGF_ATTN_GRAD_STATS as input 5", (int) p->which);
     return FALSE;
   }
-  const gboolean by_keys = p->which == AGF_ATTN_GRAD_K ||
-                           p->which == AGF_ATTN_GRAD_V;
+  const gboolean by_keys = p->which >= AGF_ATTN_GRAD_K;
   const int64_t len = by_keys ? a.lk : a.lq, tile = by_keys ? KT : QT;
   const int64_t tiles = (len + tile - 1) / tile;
   const int64_t tasks = a.b * heads * tiles;
-  const size_t acc_len = (size_t) (MAX(QT, KT) * MAX(MAX(a.d, a.dv), 2));
+  const size_t acc_len = (size_t) (MAX(QT, KT) * MAX(a.d + a.dv, 2));
   gboolean oom = FALSE;
 
   AgfCpuBlasSerial serial;

@@ -203,14 +203,17 @@ conv_banded(const float *x, const float *w, const float *bias, float *y,
 {
   const int64_t cig = s->ci / s->groups, kk = cig * s->kh * s->kw;
   const int64_t images = s->n * s->groups;
-  const int nt = agf_cpu_threads_for(s->n * s->co * s->ho * s->wo * kk,
-                                     PAR_MADDS);
+  const int64_t madds = s->n * s->co * s->ho * s->wo * kk;
   int64_t band = CLAMP(MAX(BAND_FLOATS / kk, BAND_MIN_COLS) / s->wo, 1, s->ho);
   band = MIN(band, MAX(COL_BUDGET / MAX(kk * s->wo, 1), 1));
-  /* At least one band per thread. */
-  const int64_t bands_needed = (nt + images - 1) / images;
+  /* At least one band per core when there is work enough (PAR_MADDS per
+   * band). Never from the team size: a band's sgemm rounds by its own
+   * width (cpu_blas.c says why). */
+  const int64_t want = CLAMP(madds / PAR_MADDS, 1, agf_cpu_split_cap());
+  const int64_t bands_needed = (want + images - 1) / images;
   band = MIN(band, MAX((s->ho + bands_needed - 1) / bands_needed, 1));
   const int64_t per_image = (s->ho + band - 1) / band, tasks = images * per_image;
+  const int nt = (int) MIN(agf_cpu_threads_for(madds, PAR_MADDS), tasks);
   gboolean oom = FALSE;
   AgfCpuBlasSerial serial;
 

@@ -105,10 +105,9 @@ agf_cpu_fill(const AgfOp *op, GError **error)
   return TRUE;
 }
 
-#define SQRT1_2 0.70710678118654752440f
 #define SQRT_2_OVER_PI 0.79788456080286535588f
 
-/* Rows of this many elements for the vectorized sigmoid / SiLU. */
+/* Rows of this many elements for the vectorized sigmoid / SiLU / GELU. */
 #define SIGMOID_CHUNK 4096
 
 gboolean
@@ -129,6 +128,14 @@ agf_cpu_unary(const AgfOp *op, GError **error)
                       p->fn == AGF_UNARY_SILU);
     return TRUE;
   }
+  if (p->fn == AGF_UNARY_GELU) {
+    const int64_t chunks = (n + SIGMOID_CHUNK - 1) / SIGMOID_CHUNK;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int64_t c = 0; c < chunks; c++)
+      agf_cpu_gelu(x + c * SIGMOID_CHUNK, y + c * SIGMOID_CHUNK,
+                   MIN(SIGMOID_CHUNK, n - c * SIGMOID_CHUNK));
+    return TRUE;
+  }
 
 #define UNARY_LOOP(expr)                                                      \
   _Pragma("omp parallel for schedule(static) if (n > PAR_MIN)")               \
@@ -143,7 +150,6 @@ agf_cpu_unary(const AgfOp *op, GError **error)
   case AGF_UNARY_RELU: UNARY_LOOP(v > 0.0f ? v : 0.0f)
   case AGF_UNARY_LEAKY_RELU: UNARY_LOOP(v > 0.0f ? v : a * v)
   case AGF_UNARY_TANH: UNARY_LOOP(tanhf(v))
-  case AGF_UNARY_GELU: UNARY_LOOP(0.5f * v * (1.0f + erff(v * SQRT1_2)))
   case AGF_UNARY_GELU_TANH:
     UNARY_LOOP(0.5f * v * (1.0f + tanhf(SQRT_2_OVER_PI * (v + 0.044715f * v * v * v))))
   case AGF_UNARY_ABS: UNARY_LOOP(fabsf(v))

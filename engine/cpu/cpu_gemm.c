@@ -61,18 +61,24 @@ agf_cpu_gemm(const AgfOp *op, GError **error)
     return TRUE;
   }
   /* Many small products: one whole product per thread; a few large ones
-   * are split inside agf_cpu_sgemm instead. */
-  const int nt = batch >= 2 && m * n * k < ((int64_t) 1 << 21)
-                     ? agf_cpu_threads_for(batch * m * n * k, (int64_t) 1 << 17)
-                     : 1;
+   * are split inside agf_cpu_sgemm instead. Which of the two is decided
+   * by the shape alone (a product's result depends on how it is split). */
+  const gboolean whole = batch >= 2 && m * n * k < ((int64_t) 1 << 21);
+  const int nt = whole ? agf_cpu_threads_for(batch * m * n * k,
+                                             (int64_t) 1 << 17)
+                       : 1;
   AgfCpuBlasSerial serial;
   agf_cpu_blas_serial_begin(&serial);
 #pragma omp parallel for schedule(static) num_threads(nt)
   for (int64_t i = 0; i < batch; i++) {
     const float *ai = a + (ba == 1 ? 0 : i * m * k);
     const float *bi = b + (bb == 1 ? 0 : i * k * n);
-    agf_cpu_sgemm(opa, opb, (int) m, (int) n, (int) k, alpha, ai, lda, bi,
-                  ldb, beta, y + i * m * n, (int) n);
+    if (whole)
+      cblas_sgemm(CblasRowMajor, opa, opb, (int) m, (int) n, (int) k, alpha,
+                  ai, lda, bi, ldb, beta, y + i * m * n, (int) n);
+    else
+      agf_cpu_sgemm(opa, opb, (int) m, (int) n, (int) k, alpha, ai, lda, bi,
+                    ldb, beta, y + i * m * n, (int) n);
   }
   agf_cpu_blas_serial_end(&serial);
   return TRUE;

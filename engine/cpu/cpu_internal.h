@@ -36,6 +36,12 @@ agf_cpu_dims(const AgfTensor *t, int from, int to)
  * most OpenMP's maximum, and 1 inside a parallel region. */
 int agf_cpu_threads_for(int64_t work, int64_t per_thread);
 
+/* Parts that work may be cut into for threads: the machine's processor
+ * count (configured, so neither affinity, cgroups, OMP_NUM_THREADS nor the
+ * load change it), at most 64. Results that depend on the cut then stay
+ * the same for every team size. */
+int agf_cpu_split_cap(void);
+
 /* OpenBLAS held at one thread while our own OpenMP threads call it; end
  * restores the caller's setting (cpu_blas.c says why). */
 typedef struct {
@@ -44,8 +50,10 @@ typedef struct {
 void agf_cpu_blas_serial_begin(AgfCpuBlasSerial *s);
 void agf_cpu_blas_serial_end(const AgfCpuBlasSerial *s);
 
-/* Row-major sgemm, split into blocks of C over OpenMP threads (serially
- * for small products), each block through single-threaded OpenBLAS. */
+/* Row-major sgemm, cut into blocks of C fixed by the shape and the
+ * machine's processor count (so that results do not depend on the team
+ * size) and shared among OpenMP threads (serially for small products),
+ * each through single-threaded OpenBLAS. */
 void agf_cpu_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k,
                    float alpha, const float *a, int lda, const float *b,
                    int ldb, float beta, float *c, int ldc);

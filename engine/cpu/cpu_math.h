@@ -12,6 +12,14 @@ void agf_cpu_sums(const float *x, int64_t n, float shift, double *sum_out,
  * below, where expf would be denormal); returns the sum. For softmax-style
  * shifts (x[i] <= shift). */
 double agf_cpu_exp_shifted(float *x, int64_t n, float shift);
+/* The same without the sum. */
+void agf_cpu_exp_shift(float *x, int64_t n, float shift);
 
 /* y = sigmoid(x), or x * sigmoid(x) (SiLU) when times_x, within a few ulp. */
 void agf_cpu_sigmoid(const float *x, float *y, int64_t n, int times_x);
+
+/* The exact (erf) GELU y = x Phi(x), and dx = dy * gelu'(x): within 2e-7
+ * of the double result absolutely (x Phi(x): relative to max(1, |x|)),
+ * vectorized. */
+void agf_cpu_gelu(const float *x, float *y, int64_t n);
+void agf_cpu_gelu_grad(const float *x, const float *dy, float *dx, int64_t n);

@@ -7,11 +7,10 @@
 #include "cpu/cpu_math.h"
 
 #define PAR_MIN 32768
-/* Elements per chunk of the sigmoid-based gradients (a stack buffer). */
+/* Elements per chunk of the sigmoid-based gradients (a stack buffer) and
+ * of GELU's. */
 #define CHUNK 2048
 
-#define SQRT1_2 0.70710678118654752440f
-#define INV_SQRT_2PI 0.39894228040143267794f
 #define SQRT_2_OVER_PI 0.79788456080286535588f
 #define GELU_KAPPA 0.044715f
 
@@ -34,6 +33,18 @@ sigmoid_bwd(const float *x, const float *dy, float *dx, int64_t n,
     else
       for (int64_t i = 0; i < len; i++)
         out[i] = gp[i] * s[i] * (1.0f - s[i]);
+  }
+}
+
+/* Exact GELU from the vectorized erfc-based gradient, a chunk per task. */
+static void
+gelu_bwd(const float *x, const float *dy, float *dx, int64_t n)
+{
+  const int64_t chunks = (n + CHUNK - 1) / CHUNK;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+  for (int64_t c = 0; c < chunks; c++) {
+    const int64_t lo = c * CHUNK;
+    agf_cpu_gelu_grad(x + lo, dy + lo, dx + lo, MIN(CHUNK, n - lo));
   }
 }
 
@@ -61,6 +72,10 @@ agf_cpu_unary_bwd(const AgfOp *op, GError **error)
     sigmoid_bwd(x, dy, dx, n, p->fn == AGF_UNARY_SILU);
     return TRUE;
   }
+  if (p->fn == AGF_UNARY_GELU) {
+    gelu_bwd(x, dy, dx, n);
+    return TRUE;
+  }
 
 #define BWD_LOOP(expr)                                                        \
   _Pragma("omp parallel for schedule(static) if (n > PAR_MIN)")               \
@@ -76,9 +91,6 @@ agf_cpu_unary_bwd(const AgfOp *op, GError **error)
   case AGF_UNARY_RELU: BWD_LOOP(v > 0.0f ? g : 0.0f)
   case AGF_UNARY_LEAKY_RELU: BWD_LOOP(v > 0.0f ? g : g * a)
   case AGF_UNARY_TANH: BWD_LOOP(g * (1.0f - tanhf(v) * tanhf(v)))
-  case AGF_UNARY_GELU:
-    BWD_LOOP(g * (0.5f * (1.0f + erff(v * SQRT1_2)) +
-                  v * INV_SQRT_2PI * expf(-0.5f * v * v)))
   case AGF_UNARY_GELU_TANH: BWD_LOOP(g * gelu_tanh_grad(v))
   case AGF_UNARY_ABS:
     BWD_LOOP(v > 0.0f ? g : v < 0.0f ? -g : 0.0f)

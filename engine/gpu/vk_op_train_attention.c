@@ -1,6 +1,6 @@
 /* AGF_OP_ATTENTION_BWD on Vulkan (shaders/attention_bwd.comp): the
- * statistics pass (logsumexp and rowsum(dO * O)) and the dq / dk / dv
- * passes, each recomputing the scores tile by tile (no Lq x Lk buffer). */
+ * statistics pass (logsumexp and rowsum(dO * O)) and the dq / dk / dv /
+ * dk+dv passes, each recomputing the scores tile by tile (no Lq x Lk buffer). */
 #include <math.h>
 #include "gpu/vk_op_launch.h"
 #include "attention_bwd.spv.h"
@@ -62,7 +62,7 @@ agf_vk_op_attention_bwd(AgfDevice *dev, const AgfOp *op, GError **error)
   while (bt * 2 <= bt_max && bt * 2 * ((d + dv) * 4 + 8) <= shared)
     bt *= 2;
   uint32_t wg = MIN(caps->cpu_driver ? 64u : 32u, caps->max_workgroup_invocations);
-  gboolean by_key = ap->which == AGF_ATTN_GRAD_K || ap->which == AGF_ATTN_GRAD_V;
+  gboolean by_key = ap->which >= AGF_ATTN_GRAD_K;
   uint64_t gx = agf_div_up(by_key ? lk : lq, wg), gy = (uint64_t)b * heads;
   if (gx > caps->max_workgroup_count[0] || gy > caps->max_workgroup_count[1]) {
     g_set_error(error, AGF_ERROR, AGF_ERROR_SHAPE,

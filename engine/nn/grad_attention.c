@@ -1,6 +1,6 @@
 /* Gradients of the row-wise ops of attention blocks: softmax, fused
- * attention (ATTENTION_BWD: statistics, then dq / dk / dv, recomputing the
- * scores) and L2 normalization. */
+ * attention (ATTENTION_BWD: statistics, then dq and dk+dv together,
+ * recomputing the scores) and L2 normalization. */
 #include "nn/autograd_internal.h"
 
 /* Sum of t over its last dim, kept as a dim of 1. */
@@ -39,14 +39,28 @@ agf_grad_attention(AgfGradCtx *c, GError **error)
                                                  error);
   if (stats == NULL)
     return FALSE;
-  static const AgfAttentionGrad which[3] = { AGF_ATTN_GRAD_Q, AGF_ATTN_GRAD_K,
-                                             AGF_ATTN_GRAD_V };
-  for (int i = 0; i < 3; i++) {
+  if (agf_node_wants(n, 0)) {
+    p.which = AGF_ATTN_GRAD_Q;
+    if (!(c->dx[0] = agf_attention_bwd(q, k, v, o, c->dy, stats, &p, error)))
+      return FALSE;
+  }
+  const gboolean want_k = agf_node_wants(n, 1), want_v = agf_node_wants(n, 2);
+  if (want_k && want_v) {
+    /* One pass for both: dk and dv are views of its halves. */
+    p.which = AGF_ATTN_GRAD_KV;
+    g_autoptr(AgfTensor) kv = agf_attention_bwd(q, k, v, o, c->dy, stats, &p,
+                                                error);
+    if (kv == NULL ||
+        !(c->dx[1] = agf_tensor_slice(kv, 2, 0, k->shape[2], error)) ||
+        !(c->dx[2] = agf_tensor_slice(kv, 2, k->shape[2], v->shape[2], error)))
+      return FALSE;
+    return TRUE;
+  }
+  for (int i = 1; i < 3; i++) {
     if (!agf_node_wants(n, i))
       continue;
-    p.which = which[i];
-    c->dx[i] = agf_attention_bwd(q, k, v, o, c->dy, stats, &p, error);
-    if (c->dx[i] == NULL)
+    p.which = i == 1 ? AGF_ATTN_GRAD_K : AGF_ATTN_GRAD_V;
+    if (!(c->dx[i] = agf_attention_bwd(q, k, v, o, c->dy, stats, &p, error)))
       return FALSE;
   }
   return TRUE;

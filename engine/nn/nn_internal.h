@@ -20,6 +20,11 @@ gboolean agf_check_dims(const char *what, int ndim, const int64_t *shape,
  * "add"), else agf_op_name(). */
 const char *agf_op_label(const AgfOp *op);
 
+/* Sets error to "NAME: MESSAGE" in code and returns FALSE: the shape
+ * rules' failures (op_infer.c, op_infer_train.c). */
+gboolean agf_op_fail(GError **error, AgfError code, const char *name,
+                     const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+
 /* Shape rules of the training kinds (op_infer_train.c); agf_op_infer()
  * calls it after checking the input count and float dtypes (*dtype holds
  * the inputs' dtype; rules that produce another one overwrite it). */

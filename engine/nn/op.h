@@ -212,6 +212,8 @@ typedef enum {
   AGF_ATTN_GRAD_Q,     /* -> dq (q's shape) */
   AGF_ATTN_GRAD_K,     /* -> dk (k's shape) */
   AGF_ATTN_GRAD_V,     /* -> dv (v's shape) */
+  AGF_ATTN_GRAD_KV,    /* -> [B,Lk,H*D + H*Dv]: dk then dv along the last
+                        * dim, from one recomputation of the scores */
 } AgfAttentionGrad;
 /* in0 q, in1 k, in2 v, in3 o (the forward output), in4 dO (o's shape),
  * in5 stats (absent for STATS, required otherwise). Memory-efficient as

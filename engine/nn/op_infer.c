@@ -20,8 +20,9 @@ typedef struct { char b[AGF_OP_MAX_INPUTS][AGF_SHAPE_STR_LEN]; } Bufs;
 typedef gboolean (*InferFn)(const AgfOp *op, const char *name, Out *o,
                             GError **error);
 
-static gboolean G_GNUC_PRINTF(4, 5)
-fail(GError **error, AgfError code, const char *name, const char *fmt, ...)
+gboolean
+agf_op_fail(GError **error, AgfError code, const char *name, const char *fmt,
+            ...)
 {
   va_list ap;
   va_start(ap, fmt);
@@ -55,18 +56,20 @@ float_inputs(const AgfOp *op, const char *name, int from, int to,
     if (t == NULL)
       continue;
     if (!is_float(t->dtype))
-      return fail(error, AGF_ERROR_DTYPE, name,
-                  "input %d is %s but the op takes f32 or f16 tensors (turn "
-                  "images into tensors with agf_image_to_tensor)", i,
-                  agf_dtype_name(t->dtype));
+      return agf_op_fail(
+          error, AGF_ERROR_DTYPE, name,
+          "input %d is %s but the op takes f32 or f16 tensors (turn "
+          "images into tensors with agf_image_to_tensor)",
+          i, agf_dtype_name(t->dtype));
     if (first < 0) {
       first = i;
       *dt = t->dtype;
     } else if (t->dtype != *dt) {
-      return fail(error, AGF_ERROR_DTYPE, name,
-                  "input %d is %s but input %d is %s: all float inputs of an "
-                  "op share one dtype (convert with agf_tensor_cast)", i,
-                  agf_dtype_name(t->dtype), first, agf_dtype_name(*dt));
+      return agf_op_fail(
+          error, AGF_ERROR_DTYPE, name,
+          "input %d is %s but input %d is %s: all float inputs of an "
+          "op share one dtype (convert with agf_tensor_cast)",
+          i, agf_dtype_name(t->dtype), first, agf_dtype_name(*dt));
     }
   }
   return TRUE;
@@ -78,8 +81,8 @@ need_ndim(const AgfOp *op, const char *name, int i, int ndim,
 {
   Bufs bufs;
   if (op->in[i]->ndim != ndim)
-    return fail(error, AGF_ERROR_SHAPE, name, "input %d %s must be %d-D %s",
-                i, S(i), ndim, layout);
+    return agf_op_fail(error, AGF_ERROR_SHAPE, name,
+                       "input %d %s must be %d-D %s", i, S(i), ndim, layout);
   return TRUE;
 }
 
@@ -91,9 +94,11 @@ need_vector(const AgfOp *op, const char *name, int i, int64_t n,
   Bufs bufs;
   const AgfTensor *v = i < op->n_in ? op->in[i] : NULL;
   if (v && (v->ndim != 1 || v->shape[0] != n))
-    return fail(error, AGF_ERROR_SHAPE, name,
-                "%s (input %d) is %s but must be [%" G_GINT64_FORMAT "] to "
-                "match input %s", what, i, S(i), n, S(0));
+    return agf_op_fail(error, AGF_ERROR_SHAPE, name,
+                       "%s (input %d) is %s but must be [%" G_GINT64_FORMAT
+                       "] to "
+                       "match input %s",
+                       what, i, S(i), n, S(0));
   return TRUE;
 }
 
@@ -101,8 +106,10 @@ static gboolean
 need_finite(const char *name, const char *what, float v, GError **error)
 {
   if (!isfinite(v))
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "%s must be finite, "
-                "not %g", what, (double) v);
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                       "%s must be finite, "
+                       "not %g",
+                       what, (double) v);
   return TRUE;
 }
 
@@ -114,9 +121,11 @@ need_param(const char *name, const char *what, int value, int dflt, int min,
 {
   *v = value == 0 && dflt > 0 ? dflt : value;
   if (*v < min)
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "%s is %d but must "
-                "be >= %d%s", what, value, min,
-                dflt > 0 ? " (0 selects the default)" : "");
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                       "%s is %d but must "
+                       "be >= %d%s",
+                       what, value, min,
+                       dflt > 0 ? " (0 selects the default)" : "");
   return TRUE;
 }
 
@@ -124,8 +133,10 @@ static gboolean
 need_eps(const char *name, float eps, GError **error)
 {
   if (!(eps >= 0.0f) || !isfinite(eps))
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "eps is %g but must "
-                "be finite and >= 0 (1e-5 is usual)", (double) eps);
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                       "eps is %g but must "
+                       "be finite and >= 0 (1e-5 is usual)",
+                       (double) eps);
   return TRUE;
 }
 
@@ -136,10 +147,12 @@ infer_copy(const AgfOp *op, const char *name, Out *o, GError **error)
   o->dtype = op->out ? op->out->dtype : x->dtype;
   if ((x->dtype == AGF_U8) != (o->dtype == AGF_U8) ||
       (unsigned) o->dtype >= AGF_DTYPE_COUNT)
-    return fail(error, AGF_ERROR_DTYPE, name, "cannot convert %s to %s: "
-                "copies convert between f32 and f16 only (u8 stays u8; use "
-                "agf_image_to_tensor / agf_tensor_to_image)",
-                agf_dtype_name(x->dtype), agf_dtype_name(o->dtype));
+    return agf_op_fail(
+        error, AGF_ERROR_DTYPE, name,
+        "cannot convert %s to %s: "
+        "copies convert between f32 and f16 only (u8 stays u8; use "
+        "agf_image_to_tensor / agf_tensor_to_image)",
+        agf_dtype_name(x->dtype), agf_dtype_name(o->dtype));
   set_out(o, x->ndim, x->shape);
   return TRUE;
 }
@@ -148,11 +161,14 @@ static gboolean
 infer_fill(const AgfOp *op, const char *name, Out *o, GError **error)
 {
   if (op->out == NULL)
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "no output tensor "
-                "given: fill an existing tensor with agf_tensor_fill");
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                       "no output tensor "
+                       "given: fill an existing tensor with agf_tensor_fill");
   if (!is_float(op->out->dtype))
-    return fail(error, AGF_ERROR_DTYPE, name, "cannot fill a %s tensor: fill "
-                "takes f32 or f16 tensors", agf_dtype_name(op->out->dtype));
+    return agf_op_fail(error, AGF_ERROR_DTYPE, name,
+                       "cannot fill a %s tensor: fill "
+                       "takes f32 or f16 tensors",
+                       agf_dtype_name(op->out->dtype));
   o->dtype = op->out->dtype;
   set_out(o, op->out->ndim, op->out->shape);
   return TRUE;
@@ -165,24 +181,30 @@ infer_gemm(const AgfOp *op, const char *name, Out *o, GError **error)
   const AgfGemmParams *p = &op->p.gemm;
   const AgfTensor *a = op->in[0], *b = op->in[1];
   if (a->ndim < 2 || a->ndim > 3 || b->ndim < 2 || b->ndim > 3)
-    return fail(error, AGF_ERROR_SHAPE, name, "A %s and B %s must be 2-D "
-                "[rows, cols] or 3-D [batch, rows, cols]", S(0), S(1));
+    return agf_op_fail(error, AGF_ERROR_SHAPE, name,
+                       "A %s and B %s must be 2-D "
+                       "[rows, cols] or 3-D [batch, rows, cols]",
+                       S(0), S(1));
   int la = a->ndim - 1, lb = b->ndim - 1;
   int64_t m = p->trans_a ? a->shape[la] : a->shape[la - 1];
   int64_t ka = p->trans_a ? a->shape[la - 1] : a->shape[la];
   int64_t kb = p->trans_b ? b->shape[lb] : b->shape[lb - 1];
   int64_t n = p->trans_b ? b->shape[lb - 1] : b->shape[lb];
   if (ka != kb)
-    return fail(error, AGF_ERROR_SHAPE, name, "A %s%s has K = %" G_GINT64_FORMAT
-                " but B %s%s has K = %" G_GINT64_FORMAT, S(0),
-                p->trans_a ? " (transposed)" : "", ka, S(1),
-                p->trans_b ? " (transposed)" : "", kb);
+    return agf_op_fail(error, AGF_ERROR_SHAPE, name,
+                       "A %s%s has K = %" G_GINT64_FORMAT
+                       " but B %s%s has K = %" G_GINT64_FORMAT,
+                       S(0), p->trans_a ? " (transposed)" : "", ka, S(1),
+                       p->trans_b ? " (transposed)" : "", kb);
   int64_t ba = a->ndim == 3 ? a->shape[0] : 1;
   int64_t bb = b->ndim == 3 ? b->shape[0] : 1;
   if (ba != bb && ba != 1 && bb != 1)
-    return fail(error, AGF_ERROR_SHAPE, name, "batch sizes of A %s and B %s "
-                "differ (%" G_GINT64_FORMAT " vs %" G_GINT64_FORMAT "); they "
-                "must be equal or one of them 1", S(0), S(1), ba, bb);
+    return agf_op_fail(error, AGF_ERROR_SHAPE, name,
+                       "batch sizes of A %s and B %s "
+                       "differ (%" G_GINT64_FORMAT " vs %" G_GINT64_FORMAT
+                       "); they "
+                       "must be equal or one of them 1",
+                       S(0), S(1), ba, bb);
   if (!need_vector(op, name, 2, n, "bias", error) ||
       !need_finite(name, "alpha", p->alpha, error))
     return FALSE;
@@ -200,9 +222,12 @@ window_out(const char *name, const char *axis, int64_t in, int pad0, int pad1,
 {
   int64_t padded = in + pad0 + pad1;
   if (k - 1 > (padded - 1) / dil)
-    return fail(error, AGF_ERROR_SHAPE, name, "the %s kernel (%" G_GINT64_FORMAT
-                ", dilation %d) is larger than the padded input (%"
-                G_GINT64_FORMAT " + %d + %d)", axis, k, dil, in, pad0, pad1);
+    return agf_op_fail(
+        error, AGF_ERROR_SHAPE, name,
+        "the %s kernel (%" G_GINT64_FORMAT
+        ", dilation %d) is larger than the padded input (%" G_GINT64_FORMAT
+        " + %d + %d)",
+        axis, k, dil, in, pad0, pad1);
   *out = (padded - (dil * (k - 1) + 1)) / stride + 1;
   return TRUE;
 }
@@ -229,13 +254,17 @@ infer_conv2d(const AgfOp *op, const char *name, Out *o, GError **error)
   const AgfTensor *x = op->in[0], *w = op->in[1];
   int64_t ci = x->shape[1], co = w->shape[0];
   if (ci % g != 0 || co % g != 0)
-    return fail(error, AGF_ERROR_SHAPE, name, "groups %d must divide the "
-                "input channels of %s and the output channels of weight %s",
-                g, S(0), S(1));
+    return agf_op_fail(
+        error, AGF_ERROR_SHAPE, name,
+        "groups %d must divide the "
+        "input channels of %s and the output channels of weight %s",
+        g, S(0), S(1));
   if (w->shape[1] * g != ci)
-    return fail(error, AGF_ERROR_SHAPE, name, "input %s has %" G_GINT64_FORMAT
-                " channels but weight %s expects %" G_GINT64_FORMAT
-                " (groups %d)", S(0), ci, S(1), w->shape[1] * g, g);
+    return agf_op_fail(error, AGF_ERROR_SHAPE, name,
+                       "input %s has %" G_GINT64_FORMAT
+                       " channels but weight %s expects %" G_GINT64_FORMAT
+                       " (groups %d)",
+                       S(0), ci, S(1), w->shape[1] * g, g);
   if (!need_vector(op, name, 2, co, "bias", error))
     return FALSE;
   int64_t oh = 0, ow = 0;
@@ -257,15 +286,19 @@ infer_group_norm(const AgfOp *op, const char *name, Out *o, GError **error)
   const AgfTensor *gamma = op->n_in > 1 ? op->in[1] : NULL;
   const AgfTensor *beta = op->n_in > 2 ? op->in[2] : NULL;
   if (x->ndim < 2)
-    return fail(error, AGF_ERROR_SHAPE, name, "input %s must be [N, C, ...]",
-                S(0));
+    return agf_op_fail(error, AGF_ERROR_SHAPE, name,
+                       "input %s must be [N, C, ...]", S(0));
   if (groups < 1 || x->shape[1] % groups != 0)
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "groups is %d but "
-                "must be >= 1 and divide the %" G_GINT64_FORMAT " channels of "
-                "%s", groups, x->shape[1], S(0));
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                       "groups is %d but "
+                       "must be >= 1 and divide the %" G_GINT64_FORMAT
+                       " channels of "
+                       "%s",
+                       groups, x->shape[1], S(0));
   if ((gamma == NULL) != (beta == NULL))
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "give both gamma "
-                "and beta, or neither");
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                       "give both gamma "
+                       "and beta, or neither");
   if (!need_vector(op, name, 1, x->shape[1], "gamma", error) ||
       !need_vector(op, name, 2, x->shape[1], "beta", error) ||
       !need_eps(name, op->p.group_norm.eps, error))
@@ -294,8 +327,8 @@ infer_batch_norm(const AgfOp *op, const char *name, Out *o, GError **error)
   static const char *const what[] = { NULL, "mean", "var", "gamma", "beta" };
   const AgfTensor *x = op->in[0];
   if (x->ndim < 2)
-    return fail(error, AGF_ERROR_SHAPE, name, "input %s must be [N, C, ...]",
-                S(0));
+    return agf_op_fail(error, AGF_ERROR_SHAPE, name,
+                       "input %s must be [N, C, ...]", S(0));
   for (int i = 1; i <= 4; i++)
     if (!need_vector(op, name, i, x->shape[1], what[i], error))
       return FALSE;
@@ -321,25 +354,35 @@ infer_attention(const AgfOp *op, const char *name, Out *o, GError **error)
   const AgfAttentionParams *p = &op->p.attention;
   const AgfTensor *q = op->in[0], *k = op->in[1], *v = op->in[2];
   if (q->ndim != 3 || k->ndim != 3 || v->ndim != 3)
-    return fail(error, AGF_ERROR_SHAPE, name, "q %s, k %s and v %s must be "
-                "3-D [batch, length, heads*dim]", S(0), S(1), S(2));
+    return agf_op_fail(error, AGF_ERROR_SHAPE, name,
+                       "q %s, k %s and v %s must be "
+                       "3-D [batch, length, heads*dim]",
+                       S(0), S(1), S(2));
   if (p->n_heads < 1)
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "n_heads is %d but "
-                "must be >= 1", p->n_heads);
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                       "n_heads is %d but "
+                       "must be >= 1",
+                       p->n_heads);
   if (!need_finite(name, "scale", p->scale, error))
     return FALSE;
   if (k->shape[0] != q->shape[0] || v->shape[0] != q->shape[0])
-    return fail(error, AGF_ERROR_SHAPE, name, "q %s, k %s and v %s must have "
-                "the same batch size", S(0), S(1), S(2));
+    return agf_op_fail(error, AGF_ERROR_SHAPE, name,
+                       "q %s, k %s and v %s must have "
+                       "the same batch size",
+                       S(0), S(1), S(2));
   if (k->shape[1] != v->shape[1])
-    return fail(error, AGF_ERROR_SHAPE, name, "k %s and v %s must have the "
-                "same length", S(1), S(2));
+    return agf_op_fail(error, AGF_ERROR_SHAPE, name,
+                       "k %s and v %s must have the "
+                       "same length",
+                       S(1), S(2));
   if (k->shape[2] != q->shape[2])
-    return fail(error, AGF_ERROR_SHAPE, name, "q %s and k %s must have the "
-                "same width (heads * head dim)", S(0), S(1));
+    return agf_op_fail(error, AGF_ERROR_SHAPE, name,
+                       "q %s and k %s must have the "
+                       "same width (heads * head dim)",
+                       S(0), S(1));
   if (q->shape[2] % p->n_heads != 0 || v->shape[2] % p->n_heads != 0)
-    return fail(error, AGF_ERROR_SHAPE, name, "%d heads must divide the "
-                "widths of q %s and v %s", p->n_heads, S(0), S(2));
+    return agf_op_fail(error, AGF_ERROR_SHAPE, name, "%d heads must divide the "
+                       "widths of q %s and v %s", p->n_heads, S(0), S(2));
   set_out(o, 3, (int64_t[]){ q->shape[0], q->shape[1], v->shape[2] });
   return TRUE;
 }
@@ -349,8 +392,8 @@ infer_unary(const AgfOp *op, const char *name, Out *o, GError **error)
 {
   const AgfUnaryParams *p = &op->p.unary;
   if ((unsigned) p->fn >= AGF_UNARY_COUNT)
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "unknown function %d",
-                (int) p->fn);
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                       "unknown function %d", (int) p->fn);
   if (!need_finite(name, "a", p->a, error) ||
       !need_finite(name, "b", p->b, error))
     return FALSE;
@@ -362,8 +405,8 @@ infer_binary(const AgfOp *op, const char *name, Out *o, GError **error)
 {
   Bufs bufs;
   if ((unsigned) op->p.binary.fn >= AGF_BINARY_COUNT)
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "unknown function %d",
-                (int) op->p.binary.fn);
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                       "unknown function %d", (int) op->p.binary.fn);
   const AgfTensor *a = op->in[0], *b = op->in[1];
   int nd = MAX(a->ndim, b->ndim);
   int64_t shape[AGF_MAX_DIMS];
@@ -371,9 +414,11 @@ infer_binary(const AgfOp *op, const char *name, Out *o, GError **error)
     int64_t da = i <= a->ndim ? a->shape[a->ndim - i] : 1;
     int64_t db = i <= b->ndim ? b->shape[b->ndim - i] : 1;
     if (da != db && da != 1 && db != 1)
-      return fail(error, AGF_ERROR_SHAPE, name, "shapes %s and %s do not "
-                  "broadcast (dim %d from the end: %" G_GINT64_FORMAT " vs %"
-                  G_GINT64_FORMAT ")", S(0), S(1), i, da, db);
+      return agf_op_fail(error, AGF_ERROR_SHAPE, name,
+                         "shapes %s and %s do not "
+                         "broadcast (dim %d from the end: %" G_GINT64_FORMAT
+                         " vs %" G_GINT64_FORMAT ")",
+                         S(0), S(1), i, da, db);
     shape[nd - i] = MAX(da, db);
   }
   set_out(o, nd, shape);
@@ -389,9 +434,9 @@ infer_prelu(const AgfOp *op, const char *name, Out *o, GError **error)
   const AgfTensor *x = op->in[0], *a = op->in[1];
   int64_t channels = x->ndim >= 2 ? x->shape[1] : 1;
   if (a->ndim != 1 || (a->shape[0] != channels && a->shape[0] != 1))
-    return fail(error, AGF_ERROR_SHAPE, name, "slope %s must be [%"
-                G_GINT64_FORMAT "] (one per channel of input %s) or [1]",
-                S(1), channels, S(0));
+    return agf_op_fail(error, AGF_ERROR_SHAPE, name, "slope %s must be [%"
+                       G_GINT64_FORMAT "] (one per channel of input %s) or [1]",
+                       S(1), channels, S(0));
   return infer_same(op, name, o, error);
 }
 
@@ -405,8 +450,8 @@ infer_upsample(const AgfOp *op, const char *name, Out *o, GError **error)
     return FALSE;
   const AgfTensor *x = op->in[0];
   if (x->shape[2] > INT64_MAX / f || x->shape[3] > INT64_MAX / f)
-    return fail(error, AGF_ERROR_SHAPE, name, "%s upsampled %dx is too large",
-                S(0), f);
+    return agf_op_fail(error, AGF_ERROR_SHAPE, name,
+                       "%s upsampled %dx is too large", S(0), f);
   set_out(o, 4, (int64_t[]){ x->shape[0], x->shape[1], x->shape[2] * f,
                              x->shape[3] * f });
   return TRUE;
@@ -421,8 +466,10 @@ pool_out(const AgfOp *op, const char *name, const char *axis, int64_t in,
   Bufs bufs;
   int64_t span = in + pad0 + pad1 - k;
   if (span < 0)
-    return fail(error, AGF_ERROR_SHAPE, name, "the %s kernel %d is larger "
-                "than the padded input %s (+%d+%d)", axis, k, S(0), pad0, pad1);
+    return agf_op_fail(error, AGF_ERROR_SHAPE, name,
+                       "the %s kernel %d is larger "
+                       "than the padded input %s (+%d+%d)",
+                       axis, k, S(0), pad0, pad1);
   *out = (op->p.pool.ceil_mode ? (span + s - 1) / s : span / s) + 1;
   if (op->p.pool.ceil_mode && (*out - 1) * s >= in + pad0)
     (*out)--;
@@ -435,8 +482,10 @@ infer_pool2d(const AgfOp *op, const char *name, Out *o, GError **error)
   const AgfPool2dParams *p = &op->p.pool;
   int kh, kw, sh, sw, pads[4];
   if (p->kind != AGF_POOL_MAX && p->kind != AGF_POOL_AVG)
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "unknown pool kind "
-                "%d (use AGF_POOL_MAX or AGF_POOL_AVG)", (int) p->kind);
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                       "unknown pool kind "
+                       "%d (use AGF_POOL_MAX or AGF_POOL_AVG)",
+                       (int) p->kind);
   if (!need_param(name, "kernel_h", p->kernel_h, 0, 1, &kh, error) ||
       !need_param(name, "kernel_w", p->kernel_w, 0, 1, &kw, error) ||
       !need_param(name, "stride_h", p->stride_h, 0, 1, &sh, error) ||
@@ -449,9 +498,10 @@ infer_pool2d(const AgfOp *op, const char *name, Out *o, GError **error)
     return FALSE;
   /* Larger padding would let a window hold padding only (PyTorch's rule). */
   if (MAX(pads[0], pads[1]) > kh / 2 || MAX(pads[2], pads[3]) > kw / 2)
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "padding (%d, %d, "
-                "%d, %d) must be at most half the kernel %dx%d", pads[0],
-                pads[1], pads[2], pads[3], kh, kw);
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                       "padding (%d, %d, "
+                       "%d, %d) must be at most half the kernel %dx%d",
+                       pads[0], pads[1], pads[2], pads[3], kh, kw);
   const AgfTensor *x = op->in[0];
   int64_t oh = 0, ow = 0;
   if (!pool_out(op, name, "vertical", x->shape[2], kh, sh, pads[0], pads[1],
@@ -480,8 +530,10 @@ infer_concat(const AgfOp *op, const char *name, Out *o, GError **error)
   const AgfTensor *x = op->in[0];
   int dim = op->p.concat.dim;
   if (dim < 0 || dim >= x->ndim)
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "dim %d is out of "
-                "range for %s (0..%d)", dim, S(0), x->ndim - 1);
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                       "dim %d is out of "
+                       "range for %s (0..%d)",
+                       dim, S(0), x->ndim - 1);
   set_out(o, x->ndim, x->shape);
   for (int i = 1; i < op->n_in; i++) {
     const AgfTensor *t = op->in[i];
@@ -489,8 +541,10 @@ infer_concat(const AgfOp *op, const char *name, Out *o, GError **error)
     for (int d = 0; fits && d < x->ndim; d++)
       fits = d == dim || t->shape[d] == x->shape[d];
     if (!fits)
-      return fail(error, AGF_ERROR_SHAPE, name, "input %d %s does not match "
-                  "input 0 %s outside dim %d", i, S(i), S(0), dim);
+      return agf_op_fail(error, AGF_ERROR_SHAPE, name,
+                         "input %d %s does not match "
+                         "input 0 %s outside dim %d",
+                         i, S(i), S(0), dim);
     o->shape[dim] += t->shape[dim];
   }
   return TRUE;
@@ -503,26 +557,32 @@ infer_timestep(const AgfOp *op, const char *name, Out *o, GError **error)
   const AgfTimestepEmbedParams *p = &op->p.temb;
   const AgfTensor *t = op->in[0];
   if (t->dtype != AGF_F32)
-    return fail(error, AGF_ERROR_DTYPE, name, "timesteps are %s but must be "
-                "f32", agf_dtype_name(t->dtype));
+    return agf_op_fail(error, AGF_ERROR_DTYPE, name,
+                       "timesteps are %s but must be "
+                       "f32",
+                       agf_dtype_name(t->dtype));
   if (t->ndim != 1)
-    return fail(error, AGF_ERROR_SHAPE, name, "timesteps %s must be 1-D [B]",
-                S(0));
+    return agf_op_fail(error, AGF_ERROR_SHAPE, name,
+                       "timesteps %s must be 1-D [B]", S(0));
   if (p->dim < 2)
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "dim is %d but must "
-                "be >= 2", p->dim);
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                       "dim is %d but must "
+                       "be >= 2",
+                       p->dim);
   if (!need_finite(name, "downscale_freq_shift", p->downscale_freq_shift,
                    error) ||
       !need_finite(name, "max_period", p->max_period, error))
     return FALSE;
   if (p->max_period < 0.0f)
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "max_period is %g "
-                "but must be > 0 (0 selects 10000)", (double) p->max_period);
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                       "max_period is %g "
+                       "but must be > 0 (0 selects 10000)",
+                       (double) p->max_period);
   if ((float) (p->dim / 2) - p->downscale_freq_shift == 0.0f)
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "dim / 2 - "
-                "downscale_freq_shift is 0 (dim %d, shift %g): the "
-                "frequencies would divide by zero", p->dim,
-                (double) p->downscale_freq_shift);
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "dim / 2 - "
+                       "downscale_freq_shift is 0 (dim %d, shift %g): the "
+                       "frequencies would divide by zero", p->dim,
+                       (double) p->downscale_freq_shift);
   o->dtype = AGF_F32;
   set_out(o, 2, (int64_t[]){ t->shape[0], p->dim });
   return TRUE;
@@ -540,8 +600,10 @@ static gboolean
 need_out_size(const char *name, int h, int w, GError **error)
 {
   if (h < 1 || w < 1)
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "output size %dx%d "
-                "must be at least 1x1", h, w);
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                       "output size %dx%d "
+                       "must be at least 1x1",
+                       h, w);
   return TRUE;
 }
 
@@ -568,13 +630,16 @@ infer_warp(const AgfOp *op, const char *name, Out *o, GError **error)
       !need_ndim(op, name, 0, 4, "[N, C, H, W]", error))
     return FALSE;
   if (m->dtype != AGF_F32)
-    return fail(error, AGF_ERROR_DTYPE, name, "the matrix is %s but must be "
-                "f32", agf_dtype_name(m->dtype));
+    return agf_op_fail(error, AGF_ERROR_DTYPE, name,
+                       "the matrix is %s but must be "
+                       "f32",
+                       agf_dtype_name(m->dtype));
   if (m->ndim != 3 || m->shape[0] != img->shape[0] || m->shape[1] != 2 ||
       m->shape[2] != 3)
-    return fail(error, AGF_ERROR_SHAPE, name, "the matrix %s must be [%"
-                G_GINT64_FORMAT ", 2, 3] (one 2x3 matrix per image of %s)",
-                S(1), img->shape[0], S(0));
+    return agf_op_fail(error, AGF_ERROR_SHAPE, name,
+                       "the matrix %s must be [%" G_GINT64_FORMAT
+                       ", 2, 3] (one 2x3 matrix per image of %s)",
+                       S(1), img->shape[0], S(0));
   set_out(o, 4, (int64_t[]){ img->shape[0], img->shape[1], p->out_h,
                              p->out_w });
   return TRUE;
@@ -586,10 +651,12 @@ need_mean_std(const char *name, const float mean[3], const float std[3],
 {
   for (int c = 0; c < 3; c++)
     if (!isfinite(mean[c]) || !isfinite(std[c]) || std[c] == 0.0f)
-      return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "mean[%d] = %g "
-                  "and std[%d] = %g must be finite, std non-zero (ImageNet: "
-                  "mean 0.485, 0.456, 0.406, std 0.229, 0.224, 0.225)", c,
-                  (double) mean[c], c, (double) std[c]);
+      return agf_op_fail(
+          error, AGF_ERROR_INVALID_ARGUMENT, name,
+          "mean[%d] = %g "
+          "and std[%d] = %g must be finite, std non-zero (ImageNet: "
+          "mean 0.485, 0.456, 0.406, std 0.229, 0.224, 0.225)",
+          c, (double) mean[c], c, (double) std[c]);
   return TRUE;
 }
 
@@ -600,11 +667,15 @@ infer_image_to_tensor(const AgfOp *op, const char *name, Out *o,
   Bufs bufs;
   const AgfTensor *img = op->in[0];
   if (img->dtype != AGF_U8)
-    return fail(error, AGF_ERROR_DTYPE, name, "the image is %s but must be "
-                "u8", agf_dtype_name(img->dtype));
+    return agf_op_fail(error, AGF_ERROR_DTYPE, name,
+                       "the image is %s but must be "
+                       "u8",
+                       agf_dtype_name(img->dtype));
   if (img->ndim != 4 || (img->shape[3] != 3 && img->shape[3] != 4))
-    return fail(error, AGF_ERROR_SHAPE, name, "the image %s must be [N, H, "
-                "W, 3] (RGB) or [N, H, W, 4] (RGBA)", S(0));
+    return agf_op_fail(error, AGF_ERROR_SHAPE, name,
+                       "the image %s must be [N, H, "
+                       "W, 3] (RGB) or [N, H, W, 4] (RGBA)",
+                       S(0));
   if (!need_mean_std(name, op->p.to_tensor.mean, op->p.to_tensor.std, error))
     return FALSE;
   o->dtype = AGF_F32;
@@ -619,8 +690,8 @@ infer_tensor_to_image(const AgfOp *op, const char *name, Out *o,
   Bufs bufs;
   const AgfTensor *x = op->in[0];
   if (x->ndim != 4 || x->shape[1] != 3)
-    return fail(error, AGF_ERROR_SHAPE, name, "input %s must be [N, 3, H, W]",
-                S(0));
+    return agf_op_fail(error, AGF_ERROR_SHAPE, name,
+                       "input %s must be [N, 3, H, W]", S(0));
   if (!need_mean_std(name, op->p.to_image.mean, op->p.to_image.std, error))
     return FALSE;
   o->dtype = AGF_U8;
@@ -633,14 +704,18 @@ infer_colormap(const AgfOp *op, const char *name, Out *o, GError **error)
 {
   const AgfColormapParams *p = &op->p.cmap;
   if ((unsigned) p->cmap >= AGF_CMAP_COUNT)
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "unknown colour map "
-                "%d", (int) p->cmap);
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                       "unknown colour map "
+                       "%d",
+                       (int) p->cmap);
   if (!need_finite(name, "vmin", p->vmin, error) ||
       !need_finite(name, "vmax", p->vmax, error))
     return FALSE;
   if (p->vmin == p->vmax)
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "vmin and vmax are "
-                "both %g: give a range, e.g. 0 and 1", (double) p->vmin);
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                       "vmin and vmax are "
+                       "both %g: give a range, e.g. 0 and 1",
+                       (double) p->vmin);
   if (!need_ndim(op, name, 0, 4, "[N, C, H, W]", error))
     return FALSE;
   const AgfTensor *x = op->in[0];
@@ -700,21 +775,26 @@ check_inputs(const AgfOp *op, const char *name, GError **error)
 {
   int lo = rules[op->kind].min_in, hi = rules[op->kind].max_in;
   if (op->n_in < lo || op->n_in > hi)
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "takes %d to %d "
-                "inputs, not %d", lo, hi, op->n_in);
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                       "takes %d to %d "
+                       "inputs, not %d",
+                       lo, hi, op->n_in);
   for (int i = 0; i < op->n_in; i++) {
     const AgfTensor *t = op->in[i];
     if (t == NULL) {
       if (i < lo || op->kind == AGF_OP_CONCAT)
-        return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "input %d is "
-                    "missing (NULL)", i);
+        return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                           "input %d is "
+                           "missing (NULL)",
+                           i);
       continue;
     }
     if (t->ndim < 1 || t->ndim > AGF_MAX_DIMS ||
         (unsigned) t->dtype >= AGF_DTYPE_COUNT || t->dev == NULL)
-      return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "input %d is not "
-                  "a valid tensor (ndim %d, dtype %d)", i, t->ndim,
-                  (int) t->dtype);
+      return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                         "input %d is not "
+                         "a valid tensor (ndim %d, dtype %d)",
+                         i, t->ndim, (int) t->dtype);
   }
   return TRUE;
 }

@@ -7,17 +7,6 @@
 #include <string.h>
 #include "nn/nn_internal.h"
 
-static gboolean G_GNUC_PRINTF(4, 5)
-fail(GError **error, AgfError code, const char *name, const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-  va_end(ap);
-  g_set_error(error, AGF_ERROR, code, "%s: %s", name, msg);
-  return FALSE;
-}
-
 /* A tensor that only has a shape (for inferring a forward op). */
 static AgfTensor
 shape_only(const AgfTensor *like, int ndim, const int64_t *shape)
@@ -39,15 +28,17 @@ forward_matches(const char *name, const AgfOp *fwd, const AgfTensor *dy,
   int64_t shape[AGF_MAX_DIMS];
   g_autoptr(GError) err = NULL;
   if (!agf_op_infer(fwd, &dt, &nd, shape, &err))
-    return fail(error, err->code, name, "the forward op is invalid (%s)",
-                err->message);
+    return agf_op_fail(error, err->code, name, "the forward op is invalid (%s)",
+                       err->message);
   gboolean same = nd == dy->ndim;
   for (int i = 0; same && i < nd; i++)
     same = shape[i] == dy->shape[i];
   if (!same)
-    return fail(error, AGF_ERROR_SHAPE, name, "%s is %s but the forward op "
-                "produces %s", what, agf_shape_str(dy, a, sizeof a),
-                agf_dims_str(nd, shape, b, sizeof b));
+    return agf_op_fail(error, AGF_ERROR_SHAPE, name,
+                       "%s is %s but the forward op "
+                       "produces %s",
+                       what, agf_shape_str(dy, a, sizeof a),
+                       agf_dims_str(nd, shape, b, sizeof b));
   return TRUE;
 }
 
@@ -66,19 +57,23 @@ infer_reduce(const AgfOp *op, const char *name, int *ndim, int64_t *shape,
   const AgfReduceParams *p = &op->p.reduce;
   const AgfTensor *x = op->in[0];
   if ((unsigned) p->fn > AGF_REDUCE_MAX)
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "unknown reduction "
-                "%d", (int) p->fn);
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                       "unknown reduction "
+                       "%d",
+                       (int) p->fn);
   gboolean ok = p->ndim >= 1 && p->ndim <= x->ndim;
   for (int i = 1; ok && i <= p->ndim; i++) {
     int64_t d = p->shape[p->ndim - i], dx = x->shape[x->ndim - i];
     ok = d == 1 || d == dx;
   }
   if (!ok)
-    return fail(error, AGF_ERROR_SHAPE, name, "cannot reduce %s to %s: the "
-                "target has at most as many dims, each 1 or equal to the "
-                "input's (aligned from the last)", agf_shape_str(x, a, sizeof a),
-                agf_dims_str(CLAMP(p->ndim, 0, AGF_MAX_DIMS), p->shape, b,
-                             sizeof b));
+    return agf_op_fail(
+        error, AGF_ERROR_SHAPE, name,
+        "cannot reduce %s to %s: the "
+        "target has at most as many dims, each 1 or equal to the "
+        "input's (aligned from the last)",
+        agf_shape_str(x, a, sizeof a),
+        agf_dims_str(CLAMP(p->ndim, 0, AGF_MAX_DIMS), p->shape, b, sizeof b));
   *ndim = p->ndim;
   memcpy(shape, p->shape, (size_t) p->ndim * sizeof *shape);
   return TRUE;
@@ -104,9 +99,11 @@ infer_conv_bwd_data(const AgfOp *op, const char *name, int *ndim,
   const AgfTensor *dy = op->in[0], *w = op->in[1];
   int g = p->conv.groups > 0 ? p->conv.groups : 1;
   if (w->ndim != 4 || dy->ndim != 4 || p->h < 1 || p->w < 1)
-    return fail(error, AGF_ERROR_SHAPE, name, "needs dy [N,Co,Ho,Wo], w "
-                "[Co,Ci/g,kh,kw] and the input size h, w >= 1 (got %d x %d)",
-                p->h, p->w);
+    return agf_op_fail(
+        error, AGF_ERROR_SHAPE, name,
+        "needs dy [N,Co,Ho,Wo], w "
+        "[Co,Ci/g,kh,kw] and the input size h, w >= 1 (got %d x %d)",
+        p->h, p->w);
   AgfTensor x = shape_only(dy, 4, (int64_t[]){ dy->shape[0],
                                                w->shape[1] * g, p->h, p->w });
   AgfOp fwd = { .kind = AGF_OP_CONV2D, .in = { &x, w }, .n_in = 2,
@@ -126,9 +123,12 @@ infer_conv_bwd_filter(const AgfOp *op, const char *name, int *ndim,
   int g = p->conv.groups > 0 ? p->conv.groups : 1;
   if (x->ndim != 4 || dy->ndim != 4 || p->h < 1 || p->w < 1 ||
       x->shape[1] % g != 0)
-    return fail(error, AGF_ERROR_SHAPE, name, "needs x [N,Ci,H,W] with Ci "
-                "divisible by groups %d, dy [N,Co,Ho,Wo] and the kernel size "
-                "h, w >= 1 (got %d x %d)", g, p->h, p->w);
+    return agf_op_fail(
+        error, AGF_ERROR_SHAPE, name,
+        "needs x [N,Ci,H,W] with Ci "
+        "divisible by groups %d, dy [N,Co,Ho,Wo] and the kernel size "
+        "h, w >= 1 (got %d x %d)",
+        g, p->h, p->w);
   AgfTensor w = shape_only(x, 4, (int64_t[]){ dy->shape[1], x->shape[1] / g,
                                               p->h, p->w });
   AgfOp fwd = { .kind = AGF_OP_CONV2D, .in = { x, &w }, .n_in = 2,
@@ -146,8 +146,9 @@ infer_norm_stats(const AgfOp *op, const char *name, int *ndim, int64_t *shape,
   char a[AGF_SHAPE_STR_LEN];
   const AgfTensor *x = op->in[0];
   if (x->ndim < 2)
-    return fail(error, AGF_ERROR_SHAPE, name, "input %s must be [N, C, ...]",
-                agf_shape_str(x, a, sizeof a));
+    return agf_op_fail(error, AGF_ERROR_SHAPE, name,
+                       "input %s must be [N, C, ...]",
+                       agf_shape_str(x, a, sizeof a));
   *ndim = 2;
   shape[0] = 2;
   shape[1] = x->shape[1];
@@ -162,11 +163,14 @@ infer_norm_bwd(const AgfOp *op, const char *name, int *ndim, int64_t *shape,
   const AgfTensor *x = op->in[0], *gamma = op->n_in > 2 ? op->in[2] : NULL;
   if ((unsigned) p->kind > AGF_NORM_LAYER ||
       (unsigned) p->which > AGF_NORM_GRAD_GAMMA)
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "unknown norm kind "
-                "%d or gradient %d", (int) p->kind, (int) p->which);
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                       "unknown norm kind "
+                       "%d or gradient %d",
+                       (int) p->kind, (int) p->which);
   if (gamma && p->which != AGF_NORM_GRAD_INPUT)
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "gamma is an input "
-                "of the dx gradient only");
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                       "gamma is an input "
+                       "of the dx gradient only");
   AgfOp fwd = { .n_in = gamma ? 3 : 1, .in = { x, gamma, gamma } };
   if (p->kind == AGF_NORM_GROUP) {
     fwd.kind = AGF_OP_GROUP_NORM;
@@ -193,9 +197,11 @@ infer_attention_bwd(const AgfOp *op, const char *name, AgfDType *dtype,
   char a[AGF_SHAPE_STR_LEN];
   const AgfAttentionBwdParams *p = &op->p.attention_bwd;
   const AgfTensor *q = op->in[0], *stats = op->n_in > 5 ? op->in[5] : NULL;
-  if ((unsigned) p->which > AGF_ATTN_GRAD_V)
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "unknown gradient "
-                "%d", (int) p->which);
+  if ((unsigned) p->which > AGF_ATTN_GRAD_KV)
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                       "unknown gradient "
+                       "%d",
+                       (int) p->which);
   AgfOp fwd = { .kind = AGF_OP_ATTENTION, .in = { q, op->in[1], op->in[2] },
                 .n_in = 3, .p.attention = { p->n_heads, p->scale } };
   if (!forward_matches(name, &fwd, op->in[3], "o", error) ||
@@ -204,8 +210,8 @@ infer_attention_bwd(const AgfOp *op, const char *name, AgfDType *dtype,
   int64_t stats_shape[4] = { q->shape[0], p->n_heads, q->shape[1], 2 };
   if (p->which == AGF_ATTN_GRAD_STATS) {
     if (stats)
-      return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "the stats "
-                  "gradient takes no stats input");
+      return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "the stats "
+                         "gradient takes no stats input");
     *dtype = AGF_F32;
     *ndim = 4;
     memcpy(shape, stats_shape, sizeof stats_shape);
@@ -215,9 +221,15 @@ infer_attention_bwd(const AgfOp *op, const char *name, AgfDType *dtype,
   want.dtype = AGF_F32;
   if (stats == NULL || stats->dtype != AGF_F32 ||
       !agf_tensor_same_shape(stats, &want))
-    return fail(error, AGF_ERROR_SHAPE, name, "needs the f32 stats [B,H,Lq,2] "
-                "of AGF_ATTN_GRAD_STATS as input 5 (got %s)",
-                stats ? agf_shape_str(stats, a, sizeof a) : "none");
+    return agf_op_fail(error, AGF_ERROR_SHAPE, name,
+                       "needs the f32 stats [B,H,Lq,2] "
+                       "of AGF_ATTN_GRAD_STATS as input 5 (got %s)",
+                       stats ? agf_shape_str(stats, a, sizeof a) : "none");
+  if (p->which == AGF_ATTN_GRAD_KV) {
+    set_like(ndim, shape, op->in[1]);
+    shape[2] += op->in[2]->shape[2];
+    return TRUE;
+  }
   set_like(ndim, shape, op->in[p->which - AGF_ATTN_GRAD_Q]);
   return TRUE;
 }
@@ -257,7 +269,8 @@ agf_op_infer_train(const AgfOp *op, const char *name, AgfDType *dtype,
   case AGF_OP_POOL2D_BWD:
     return infer_pool_bwd(op, name, ndim, shape, error);
   default:
-    return fail(error, AGF_ERROR_INVALID_ARGUMENT, name, "is not a training "
-                "op kind");
+    return agf_op_fail(error, AGF_ERROR_INVALID_ARGUMENT, name,
+                       "is not a training "
+                       "op kind");
   }
 }

@@ -208,10 +208,15 @@ def time_case(run, warm, sync, runs, cuda):
             torch.cuda.max_memory_allocated() if cuda else None)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def bench_setup(doc, command):
+    """The command line of the torch benchmark scripts (doc: the script's
+    docstring; command: the agfas-bench subcommand that writes the cases):
+    returns the arguments, the cases JSON and the thread count, with torch
+    set to that many threads, no TF32 (fp32 means fp32) and seed 0."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--cases", required=True,
-                    help="cases JSON written by agfas-bench models --torch")
+                    help="cases JSON written by agfas-bench %s --torch"
+                    % command)
     ap.add_argument("--json", required=True, help="results JSON to write")
     ap.add_argument("--threads", type=int, default=0,
                     help="torch.set_num_threads (our CPU backend's threads)")
@@ -223,32 +228,49 @@ def main():
     threads = args.threads or spec.get("threads", 0)
     if threads:
         torch.set_num_threads(threads)
-    torch.backends.cuda.matmul.allow_tf32 = False  # fp32 means fp32
+    torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     torch.manual_seed(0)
+    return args, spec, threads
 
+
+def bench_targets(device):
+    """(device, half, synchronize, device name) of every torch target that
+    --device selects and this machine has (CUDA in f32 and f16)."""
     targets = []
-    if args.device in ("cpu", "all"):
-        targets.append(("cpu", torch.float32, lambda: None,
+    if device in ("cpu", "all"):
+        targets.append(("cpu", False, lambda: None,
                         "torch %s CPU, %d threads" % (torch.__version__,
                                                       torch.get_num_threads())))
-    if args.device in ("cuda", "all") and torch.cuda.is_available():
+    if device in ("cuda", "all") and torch.cuda.is_available():
         name = "torch %s %s" % (torch.__version__, torch.cuda.get_device_name(0))
-        for dt in (torch.float32, torch.float16):
-            targets.append(("cuda", dt, torch.cuda.synchronize, name))
+        for half in (False, True):
+            targets.append(("cuda", half, torch.cuda.synchronize, name))
     print("torch %s, %d CPU threads (torch.set_num_threads)"
           % (torch.__version__, torch.get_num_threads()), flush=True)
+    return targets
 
+
+def write_results(path, schema, threads, results):
+    with open(path, "w") as f:
+        json.dump({"schema": schema, "threads": threads, "results": results},
+                  f, indent=2)
+
+
+def main():
+    args, spec, threads = bench_setup(__doc__, "models")
+    targets = bench_targets(args.device)
     results = []
     with torch.no_grad():
         for case in spec["cases"]:
-            for dev, dt, sync, devname in targets:
+            for dev, half, sync, devname in targets:
+                dt = torch.float16 if half else torch.float32
                 run, warm = make_runner(case, dev, dt)
                 if run is None:
                     continue
                 sec, peak = time_case(run, warm, sync, case["runs"],
                                       dev == "cuda")
-                dts = "f16" if dt == torch.float16 else "f32"
+                dts = "f16" if half else "f32"
                 results.append({
                     "id": case["id"], "network": case["network"],
                     "preset": case["preset"], "batch": case["batch"],
@@ -262,10 +284,7 @@ def main():
                 del run, warm
                 if dev == "cuda":
                     torch.cuda.empty_cache()
-    with open(args.json, "w") as f:
-        json.dump({"schema": "agfas-bench-models/1", "threads": threads,
-                   "results": results}, f, indent=2)
-
+    write_results(args.json, "agfas-bench-models/1", threads, results)
 
 if __name__ == "__main__":
     main()

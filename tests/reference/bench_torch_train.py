@@ -40,13 +40,9 @@ f16 rows keep; the cue case in plain float16, eval; peak from
 torch.cuda.max_memory_allocated). Timing as agfas-bench: one warm-up step,
 then the median of `runs` synced steps.
 """
-import argparse
 import ast
-import json
 import os
-import statistics
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
@@ -255,58 +251,16 @@ def make_step(case, dev, half):
     return step, step
 
 
-def time_case(step, warm, sync, runs, cuda):
-    warm()  # allocator, optimizer state
-    sync()
-    if cuda:
-        torch.cuda.reset_peak_memory_stats()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        step()
-        sync()
-        times.append(time.perf_counter() - t0)
-    return (statistics.median(times),
-            torch.cuda.max_memory_allocated() if cuda else None)
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cases", required=True,
-                    help="cases JSON written by agfas-bench train --torch")
-    ap.add_argument("--json", required=True, help="results JSON to write")
-    ap.add_argument("--threads", type=int, default=0,
-                    help="torch.set_num_threads (our CPU backend's threads)")
-    ap.add_argument("--device", default="all", choices=["cpu", "cuda", "all"])
-    args = ap.parse_args()
-
-    with open(args.cases) as f:
-        spec = json.load(f)
-    threads = args.threads or spec.get("threads", 0)
-    if threads:
-        torch.set_num_threads(threads)
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    torch.manual_seed(0)
-
-    targets = []
-    if args.device in ("cpu", "all"):
-        targets.append(("cpu", False, lambda: None,
-                        "torch %s CPU, %d threads" % (torch.__version__,
-                                                      torch.get_num_threads())))
-    if args.device in ("cuda", "all") and torch.cuda.is_available():
-        name = "torch %s %s" % (torch.__version__, torch.cuda.get_device_name(0))
-        for half in (False, True):
-            targets.append(("cuda", half, torch.cuda.synchronize, name))
-    print("torch %s, %d CPU threads (torch.set_num_threads)"
-          % (torch.__version__, torch.get_num_threads()), flush=True)
-
+    args, spec, threads = btm.bench_setup(__doc__, "train")
+    targets = btm.bench_targets(args.device)
     results = []
     for case in spec["cases"]:
         for dev, half, sync, devname in targets:
             step, warm = make_step(case, dev, half)
-            sec, peak = time_case(step, warm, sync, case["runs"],
-                                  dev == "cuda")
+            # the warm-up also makes the optimizer state
+            sec, peak = btm.time_case(step, warm, sync, case["runs"],
+                                      dev == "cuda")
             dts = "f16" if half else "f32"
             results.append({
                 "id": case["id"], "step": case["step"],
@@ -321,9 +275,7 @@ def main():
             del step, warm
             if dev == "cuda":
                 torch.cuda.empty_cache()
-    with open(args.json, "w") as f:
-        json.dump({"schema": "agfas-bench-train/1", "threads": threads,
-                   "results": results}, f, indent=2)
+    btm.write_results(args.json, "agfas-bench-train/1", threads, results)
 
 
 if __name__ == "__main__":

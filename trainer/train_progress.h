@@ -1,6 +1,7 @@
 /* Progress of a long agfas-train run over items (files, faces): a bar with
  * the rate and ETA redrawn in place on a terminal, else one plain log line
- * every 10 s (for logs and CI). Shared by score and cues. */
+ * every 10 s (for logs and CI). Shared by prepare, score, cues, sample and
+ * the training loop. */
 #pragma once
 #include <glib.h>
 

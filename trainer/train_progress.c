@@ -1,5 +1,5 @@
-/* Progress display of agfas-train score and cues (train_score_progress.h). */
-#include "train_score_progress.h"
+/* Progress display of long agfas-train runs (train_progress.h). */
+#include "train_progress.h"
 #include <stdio.h>
 #include <unistd.h>
 
