@@ -16,6 +16,7 @@
 #include <string.h>
 #include "bench.h"
 #include "bench_train.h"
+#include "cpu/cpu_wait_policy.h"
 
 static char *opt_device;
 static gboolean opt_list;
@@ -208,6 +209,7 @@ static int run_ops(void)
 
 int main(int argc, char **argv)
 {
+  agf_cpu_wait_policy_init(argv);
   g_autoptr(GOptionContext) ctx = g_option_context_new("ops|models|train - time the engine's ops, networks or training steps");
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_option_context_set_summary(ctx,

@@ -8,6 +8,7 @@
 #include <locale.h>
 #include <string.h>
 #include "train_cli.h"
+#include "cpu/cpu_wait_policy.h"
 
 const AgfTrainCommand agf_train_commands[] = {
   { "import", "SRC --out OUT.safetensors",
@@ -73,6 +74,7 @@ static void print_help(void)
 
 int main(int argc, char **argv)
 {
+  agf_cpu_wait_policy_init(argv);
   setlocale(LC_ALL, "");
   g_set_prgname("agfas-train");
   if (argc < 2)

@@ -5,8 +5,8 @@
  *   dV = P^T dO,  dS = P * (dO V^T - D),  dQ = scale dS K,  dK = scale dS^T Q.
  * Tasks are tiles of one (batch, head): query tiles for the stats and dq,
  * key tiles for dk and dv (apart, or both at once: KV shares P and dS),
- * so each task owns its output rows. BLAS runs
- * single-threaded inside them (cpu_blas.c says why). */
+ * so each task owns its output rows. BLAS runs single-threaded inside them
+ * (cpu_blas.c says why). */
 #include <math.h>
 #include <string.h>
 #include "cpu/cpu_internal.h"

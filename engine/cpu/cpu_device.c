@@ -4,13 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "cpu/cpu_block_cache.h"
 #include "cpu/cpu_internal.h"
 #include "nn/nn_internal.h"
 
 typedef struct {
   size_t in_use, peak;
+  /* Freed large blocks kept for reuse, at most most_in_use bytes (the
+   * largest in-use total yet, never reset): reserved memory stays below
+   * twice what the workload itself needed. */
+  AgfCpuBlockCache *blocks;
+  size_t most_in_use;
   GArray *timings; /* of AgfOpTiming */
-  gboolean dynamic_teams;
 } AgfCpuDevice;
 
 static const AgfCpuOpFn cpu_ops[AGF_OP_COUNT] = {
@@ -72,11 +77,8 @@ static AgfStorage *
 cpu_alloc(AgfDevice *dev, size_t nbytes, GError **error)
 {
   AgfCpuDevice *c = cpu_impl(dev);
-  /* aligned_alloc wants a multiple of the alignment; 64 keeps rows of
-   * AVX-512 vectors on cache lines. */
-  size_t padded = nbytes <= G_MAXSIZE - 63 ? (nbytes + 63) & ~(size_t) 63 : 0;
-  void *host = padded ? aligned_alloc(64, padded)
-                      : (nbytes == 0 ? aligned_alloc(64, 64) : NULL);
+  /* 64-byte aligned: rows of AVX-512 vectors on cache lines. */
+  void *host = agf_cpu_block_get(c->blocks, nbytes);
   if (host == NULL) {
     g_set_error(error, AGF_ERROR, AGF_ERROR_OUT_OF_MEMORY,
                 "could not allocate %zu MiB on the CPU: free other tensors, "
@@ -90,6 +92,7 @@ cpu_alloc(AgfDevice *dev, size_t nbytes, GError **error)
   s->host = host;
   c->in_use += nbytes;
   c->peak = MAX(c->peak, c->in_use);
+  c->most_in_use = MAX(c->most_in_use, c->in_use);
   return s;
 }
 
@@ -98,7 +101,7 @@ cpu_release(AgfDevice *dev, AgfStorage *s)
 {
   AgfCpuDevice *c = cpu_impl(dev);
   c->in_use -= MIN(c->in_use, s->nbytes);
-  free(s->host);
+  agf_cpu_block_put(c->blocks, s->host, s->nbytes, c->most_in_use);
   g_free(s);
 }
 
@@ -222,10 +225,6 @@ cpu_run(AgfDevice *dev, const AgfOp *op, GError **error)
                 (int) op->kind);
     return FALSE;
   }
-  /* Per calling thread (OpenMP keeps this setting per thread, and the app
-   * runs ops on worker threads); a store, so it costs nothing per op. */
-  if (cpu_impl(dev)->dynamic_teams)
-    omp_set_dynamic(1);
   gint64 t0 = dev->profiling ? g_get_monotonic_time() : 0;
   AgfCpuOpFn fn = cpu_ops[op->kind];
   /* COPY converts dtypes itself; everything else computes in f32. */
@@ -262,7 +261,7 @@ cpu_mem_stats(const AgfDevice *dev, AgfMemStats *out)
   const AgfCpuDevice *c = cpu_impl(dev);
   out->in_use = c->in_use;
   out->peak = c->peak;
-  out->reserved = c->in_use; /* every storage is its own malloc */
+  out->reserved = c->in_use + agf_cpu_block_cached(c->blocks);
 }
 
 static void
@@ -288,6 +287,7 @@ cpu_destroy(AgfDevice *dev)
 {
   AgfCpuDevice *c = cpu_impl(dev);
   g_array_unref(c->timings);
+  agf_cpu_block_cache_free(c->blocks);
   g_free(c);
   g_free(dev);
 }
@@ -332,12 +332,7 @@ agf_cpu_device_new(GError **error)
   AgfDevice *dev = g_new0(AgfDevice, 1);
   AgfCpuDevice *c = g_new0(AgfCpuDevice, 1);
   c->timings = g_array_new(FALSE, FALSE, sizeof(AgfOpTiming));
-  /* Teams sized from the load average: with libgomp's default spin-wait,
-   * one other busy process on a 2-core machine made a training step 37x
-   * slower (every parallel region waits for a descheduled spinner).
-   * Results do not depend on the team size (the kernels split work, not
-   * sums). $OMP_DYNAMIC, when set, decides instead. */
-  c->dynamic_teams = g_getenv("OMP_DYNAMIC") == NULL;
+  c->blocks = agf_cpu_block_cache_new();
   dev->be = &cpu_backend;
   dev->impl = c;
 
