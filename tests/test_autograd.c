@@ -178,26 +178,25 @@ test_fd(gconstpointer data)
     agf_test_assert_vk_clean();
 }
 
-/* The larger shapes: Vulkan's gradients against the CPU backend's. */
-static void
-test_vk_vs_cpu(gconstpointer data)
+/* The case's gradients computed twice, on dev[b] in dt[b] with inputs of
+ * the big or small shapes, the second run's against the first's within
+ * tol; FALSE when the case could not run (already reported). */
+static gboolean
+compare_runs(const AgcCase *c, int ci, AgfDevice *const dev[2],
+             const AgfDType dt[2], gboolean big, guint32 seed, double tol,
+             const char *what)
 {
-  int ci = GPOINTER_TO_INT(data);
-  const AgcCase *c = &agc_cases[ci];
-  AgfDevice *vk = agf_test_vulkan_or_skip();
-  if (vk == NULL)
-    return;
   float *g[2][AGC_MAX_IN];
   size_t n_out;
   for (int b = 0; b < 2; b++) {
     Inputs s;
-    inputs_make(&s, b ? vk : agf_test_cpu(), c, ci, TRUE);
-    float *r = backward_of(c, &s, 99u + (guint) ci, &n_out, g[b]);
+    inputs_make_as(&s, dev[b], dt[b], c, ci, big);
+    float *r = backward_of(c, &s, seed, &n_out, g[b]);
     inputs_clear(&s);
     if (r == NULL) {
       for (int i = 0; b == 1 && i < c->n_in; i++)
         g_free(g[0][i]);
-      return;
+      return FALSE;
     }
     g_free(r);
   }
@@ -205,13 +204,29 @@ test_vk_vs_cpu(gconstpointer data)
     if (!c->in[i].grad)
       continue;
     double err = agf_test_rel_err(g[1][i], g[0][i],
-                                  numel(c->in[i].ndim, c->in[i].big));
-    g_test_message("%s input %d: rel err %.3g", c->name, i, err);
-    g_assert_cmpfloat(err, <, 2e-3);
+                                  numel(c->in[i].ndim,
+                                        big ? c->in[i].big : c->in[i].small));
+    g_test_message("%s input %d: %srel err %.3g", c->name, i, what, err);
+    g_assert_cmpfloat(err, <, tol);
     g_free(g[0][i]);
     g_free(g[1][i]);
   }
-  agf_test_assert_vk_clean();
+  return TRUE;
+}
+
+/* The larger shapes: Vulkan's gradients against the CPU backend's. */
+static void
+test_vk_vs_cpu(gconstpointer data)
+{
+  int ci = GPOINTER_TO_INT(data);
+  AgfDevice *vk = agf_test_vulkan_or_skip();
+  if (vk == NULL)
+    return;
+  AgfDevice *const dev[2] = { agf_test_cpu(), vk };
+  const AgfDType dt[2] = { AGF_F32, AGF_F32 };
+  if (compare_runs(&agc_cases[ci], ci, dev, dt, TRUE, 99u + (guint) ci, 2e-3,
+                   ""))
+    agf_test_assert_vk_clean();
 }
 
 /* The CPU backend in f16 (node gradients in f16) against itself in f32. */
@@ -219,32 +234,10 @@ static void
 test_f16(gconstpointer data)
 {
   int ci = GPOINTER_TO_INT(data);
-  const AgcCase *c = &agc_cases[ci];
-  AgfDevice *dev = agf_test_cpu();
-  float *g[2][AGC_MAX_IN];
-  size_t n_out;
-  for (int b = 0; b < 2; b++) {
-    Inputs s;
-    inputs_make_as(&s, dev, b ? AGF_F16 : AGF_F32, c, ci, FALSE);
-    float *r = backward_of(c, &s, 55u + (guint) ci, &n_out, g[b]);
-    inputs_clear(&s);
-    if (r == NULL) {
-      for (int i = 0; b == 1 && i < c->n_in; i++)
-        g_free(g[0][i]);
-      return;
-    }
-    g_free(r);
-  }
-  for (int i = 0; i < c->n_in; i++) {
-    if (!c->in[i].grad)
-      continue;
-    double err = agf_test_rel_err(g[1][i], g[0][i],
-                                  numel(c->in[i].ndim, c->in[i].small));
-    g_test_message("%s input %d: f16 rel err %.3g", c->name, i, err);
-    g_assert_cmpfloat(err, <, F16_TOL);
-    g_free(g[0][i]);
-    g_free(g[1][i]);
-  }
+  AgfDevice *const dev[2] = { agf_test_cpu(), agf_test_cpu() };
+  const AgfDType dt[2] = { AGF_F32, AGF_F16 };
+  compare_runs(&agc_cases[ci], ci, dev, dt, FALSE, 55u + (guint) ci, F16_TOL,
+               "f16 ");
 }
 
 int

@@ -158,6 +158,27 @@ gboolean bench_torch_files_init(BenchTorchFiles *f, GError **error);
 /* Removes the files and the folder. */
 void bench_torch_files_clear(BenchTorchFiles *f);
 
+/* One case's members (after its "id") in the cases.json of a comparison
+ * script. */
+typedef void (*BenchCaseJsonFn)(JsonBuilder *b, gconstpointer c,
+                                gpointer data);
+/* The whole PyTorch side of the models and train benchmarks: writes
+ * cases.json ({schema, threads, cases}, each case from case_json), runs
+ * script with --threads threads and reads its rows into a GArray of
+ * row_size elements, which add appends (its data is that array). NULL and
+ * error when a step failed. */
+GArray *bench_run_torch_measures(const char *script, const char *schema,
+                                 GPtrArray *cases, int threads,
+                                 BenchCaseJsonFn case_json, gpointer data,
+                                 guint row_size, BenchTorchRowFn add,
+                                 GError **error);
+/* Whether a torch row (case tc, measure tm) is the one to compare ours
+ * (case c, measure m) against, given whether one was found already: the
+ * same case and dtype, the backend bench_torch_suits picks preferred. */
+gboolean bench_torch_better(gconstpointer c, const BenchMeasure *m,
+                            gconstpointer tc, const BenchMeasure *tm,
+                            gboolean have_best);
+
 /* ---- agfas-bench models (bench_models*.c) ---- */
 
 typedef struct {

@@ -156,3 +156,57 @@ void bench_torch_files_clear(BenchTorchFiles *f)
   g_free(f->dir);
   memset(f, 0, sizeof *f);
 }
+
+static gboolean write_cases(const char *path, const char *schema,
+                            GPtrArray *cases, int threads,
+                            BenchCaseJsonFn case_json, gpointer data,
+                            GError **error)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  json_builder_begin_object(b);
+  bench_json_str(b, "schema", schema);
+  bench_json_int(b, "threads", threads);
+  json_builder_set_member_name(b, "cases");
+  json_builder_begin_array(b);
+  for (guint i = 0; i < cases->len; i++) {
+    json_builder_begin_object(b);
+    bench_json_int(b, "id", i);
+    case_json(b, cases->pdata[i], data);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  json_builder_end_object(b);
+  return bench_write_json_node(path, b, error);
+}
+
+GArray *bench_run_torch_measures(const char *script, const char *schema,
+                                 GPtrArray *cases, int threads,
+                                 BenchCaseJsonFn case_json, gpointer data,
+                                 guint row_size, BenchTorchRowFn add,
+                                 GError **error)
+{
+  BenchTorchFiles f;
+  if (!bench_torch_files_init(&f, error))
+    return NULL;
+  g_autofree char *nthreads = g_strdup_printf("%d", threads);
+  GArray *rows = NULL;
+  const char *args[] = { "--cases", f.cases, "--json", f.out,
+                         "--threads", nthreads, NULL };
+  if (write_cases(f.cases, schema, cases, threads, case_json, data, error) &&
+      bench_run_python(script, args, error)) {
+    rows = g_array_new(FALSE, TRUE, row_size);
+    if (!bench_read_torch_measures(f.out, script, cases, add, rows, error))
+      g_clear_pointer(&rows, g_array_unref);
+  }
+  bench_torch_files_clear(&f);
+  return rows;
+}
+
+gboolean bench_torch_better(gconstpointer c, const BenchMeasure *m,
+                            gconstpointer tc, const BenchMeasure *tm,
+                            gboolean have_best)
+{
+  if (tc != c || tm->dtype != m->dtype)
+    return FALSE;
+  return !have_best || bench_torch_suits(m->backend, tm->backend);
+}

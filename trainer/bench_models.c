@@ -22,6 +22,11 @@ char *bench_model_input_str(const BenchModelCase *c)
   return g_strdup_printf("%s %s %dx%.1f", in, c->sampler, c->steps, c->strength);
 }
 
+int bench_model_runs(const BenchModelCase *c, gboolean quick)
+{
+  return c->kind == BM_RECONSTRUCT ? (quick ? 1 : 3) : (quick ? 2 : 5);
+}
+
 void bench_inputs_set(BenchInputs *in, int i, int ndim, int64_t a, int64_t b,
                       int64_t h, int64_t w)
 {
@@ -230,7 +235,7 @@ int bench_models_main(const BenchModelsOptions *o)
   int failures = 0;
   for (guint i = 0; i < cases->len; i++) {
     const BenchModelCase *c = cases->pdata[i];
-    int runs = c->kind == BM_RECONSTRUCT ? (o->quick ? 1 : 3) : (o->quick ? 2 : 5);
+    int runs = bench_model_runs(c, o->quick);
     for (guint d = 0; d < devs->len; d++)
       for (int t = 0; t < 2; t++) {
         AgfDevice *dev = devs->pdata[d];

@@ -66,6 +66,8 @@ typedef struct {
 const char *bench_model_name(BenchModelKind k);
 /* "1x3x256x256", "64x3x224x224 + 64x3x256x256" */
 char *bench_model_input_str(const BenchModelCase *c);
+/* How many timed runs c gets (ours and torch's alike). */
+int bench_model_runs(const BenchModelCase *c, gboolean quick);
 
 /* bench_models_weights.c: random-init checkpoints in dir, written once and
  * named by a hash of their tensor list (a changed configuration gets a new

@@ -127,36 +127,22 @@ void bench_models_add_files(JsonBuilder *b, char *const files[BW_COUNT])
   json_builder_end_object(b);
 }
 
-static gboolean write_cases(const char *path, GPtrArray *cases, gboolean quick,
-                            int threads, GError **error)
+static void case_json(JsonBuilder *b, gconstpointer p, gpointer data)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new();
-  json_builder_begin_object(b);
-  bench_json_str(b, "schema", "agfas-bench-model-cases/1");
-  bench_json_int(b, "threads", threads);
-  json_builder_set_member_name(b, "cases");
-  json_builder_begin_array(b);
-  for (guint i = 0; i < cases->len; i++) {
-    const BenchModelCase *c = cases->pdata[i];
-    json_builder_begin_object(b);
-    bench_json_int(b, "id", i);
-    bench_json_str(b, "network", bench_model_name(c->kind));
-    bench_json_str(b, "preset", c->preset);
-    bench_json_int(b, "batch", c->batch);
-    bench_json_int(b, "runs", c->kind == BM_RECONSTRUCT ? (quick ? 1 : 3) : (quick ? 2 : 5));
-    bench_inputs_json(b, &c->in);
-    bench_models_add_files(b, c->files);
-    if (c->kind == BM_RECONSTRUCT) {
-      bench_json_int(b, "steps", c->steps);
-      bench_json_double(b, "strength", c->strength);
-      bench_json_str(b, "sampler", c->sampler);
-    }
-    bench_models_add_config(b, &c->cfg);
-    json_builder_end_object(b);
+  const BenchModelCase *c = p;
+  const gboolean quick = *(const gboolean *)data;
+  bench_json_str(b, "network", bench_model_name(c->kind));
+  bench_json_str(b, "preset", c->preset);
+  bench_json_int(b, "batch", c->batch);
+  bench_json_int(b, "runs", bench_model_runs(c, quick));
+  bench_inputs_json(b, &c->in);
+  bench_models_add_files(b, c->files);
+  if (c->kind == BM_RECONSTRUCT) {
+    bench_json_int(b, "steps", c->steps);
+    bench_json_double(b, "strength", c->strength);
+    bench_json_str(b, "sampler", c->sampler);
   }
-  json_builder_end_array(b);
-  json_builder_end_object(b);
-  return bench_write_json_node(path, b, error);
+  bench_models_add_config(b, &c->cfg);
 }
 
 static void add_row(gconstpointer c, const BenchMeasure *m, gpointer rows)
@@ -165,30 +151,13 @@ static void add_row(gconstpointer c, const BenchMeasure *m, gpointer rows)
   g_array_append_val((GArray *)rows, r);
 }
 
-static GArray *read_rows(const char *path, GPtrArray *cases, GError **error)
-{
-  GArray *rows = g_array_new(FALSE, TRUE, sizeof(BenchModelResult));
-  if (!bench_read_torch_measures(path, "bench_torch_models.py", cases, add_row,
-                                 rows, error))
-    g_clear_pointer(&rows, g_array_unref);
-  return rows;
-}
-
 GArray *bench_models_run_torch(GPtrArray *cases, gboolean quick, int threads,
                                GError **error)
 {
-  BenchTorchFiles f;
-  if (!bench_torch_files_init(&f, error))
-    return NULL;
-  g_autofree char *nthreads = g_strdup_printf("%d", threads);
-  GArray *rows = NULL;
-  const char *args[] = { "--cases", f.cases, "--json", f.out,
-                         "--threads", nthreads, NULL };
-  if (write_cases(f.cases, cases, quick, threads, error) &&
-      bench_run_python("bench_torch_models.py", args, error))
-    rows = read_rows(f.out, cases, error);
-  bench_torch_files_clear(&f);
-  return rows;
+  return bench_run_torch_measures("bench_torch_models.py",
+                                  "agfas-bench-model-cases/1", cases, threads,
+                                  case_json, &quick, sizeof(BenchModelResult),
+                                  add_row, error);
 }
 
 /* Ours against torch for the same case and dtype: CPU rows against torch
@@ -206,9 +175,7 @@ void bench_models_print_torch(const BenchModelResult *ours, int n_ours,
     const BenchModelResult *best = NULL;
     for (guint j = 0; j < torch->len; j++) {
       const BenchModelResult *t = &g_array_index(torch, BenchModelResult, j);
-      if (t->c != r->c || t->m.dtype != r->m.dtype)
-        continue;
-      if (!best || bench_torch_suits(r->m.backend, t->m.backend))
+      if (bench_torch_better(r->c, &r->m, t->c, &t->m, best != NULL))
         best = t;
     }
     if (!best)

@@ -63,36 +63,22 @@ gboolean bench_train_write_json(const char *path, const BenchTrainResult *r,
 
 /* ---- the PyTorch side ---- */
 
-static gboolean write_cases(const char *path, GPtrArray *cases, int threads,
-                            GError **error)
+static void case_json(JsonBuilder *b, gconstpointer p, gpointer data)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new();
-  json_builder_begin_object(b);
-  bench_json_str(b, "schema", "agfas-bench-train-cases/1");
-  bench_json_int(b, "threads", threads);
-  json_builder_set_member_name(b, "cases");
-  json_builder_begin_array(b);
-  for (guint i = 0; i < cases->len; i++) {
-    const BenchTrainCase *c = cases->pdata[i];
-    json_builder_begin_object(b);
-    bench_json_int(b, "id", i);
-    bench_json_str(b, "step", bench_train_name(c->kind));
-    bench_json_str(b, "preset", c->preset);
-    bench_json_int(b, "batch", c->batch);
-    bench_json_int(b, "runs", c->runs);
-    bench_models_add_files(b, c->files);
-    if (c->kind == BT_CUE) {
-      bench_json_str(b, "sampler", c->sampler);
-      bench_json_int(b, "steps", c->steps);
-      bench_json_double(b, "strength", c->strength);
-    }
-    bench_inputs_json(b, &c->in);
-    bench_models_add_config(b, &c->cfg);
-    json_builder_end_object(b);
+  const BenchTrainCase *c = p;
+  (void)data;
+  bench_json_str(b, "step", bench_train_name(c->kind));
+  bench_json_str(b, "preset", c->preset);
+  bench_json_int(b, "batch", c->batch);
+  bench_json_int(b, "runs", c->runs);
+  bench_models_add_files(b, c->files);
+  if (c->kind == BT_CUE) {
+    bench_json_str(b, "sampler", c->sampler);
+    bench_json_int(b, "steps", c->steps);
+    bench_json_double(b, "strength", c->strength);
   }
-  json_builder_end_array(b);
-  json_builder_end_object(b);
-  return bench_write_json_node(path, b, error);
+  bench_inputs_json(b, &c->in);
+  bench_models_add_config(b, &c->cfg);
 }
 
 static void add_row(gconstpointer c, const BenchMeasure *m, gpointer rows)
@@ -101,29 +87,12 @@ static void add_row(gconstpointer c, const BenchMeasure *m, gpointer rows)
   g_array_append_val((GArray *)rows, r);
 }
 
-static GArray *read_rows(const char *path, GPtrArray *cases, GError **error)
-{
-  GArray *rows = g_array_new(FALSE, TRUE, sizeof(BenchTrainResult));
-  if (!bench_read_torch_measures(path, "bench_torch_train.py", cases, add_row,
-                                 rows, error))
-    g_clear_pointer(&rows, g_array_unref);
-  return rows;
-}
-
 GArray *bench_train_run_torch(GPtrArray *cases, int threads, GError **error)
 {
-  BenchTorchFiles f;
-  if (!bench_torch_files_init(&f, error))
-    return NULL;
-  g_autofree char *nthreads = g_strdup_printf("%d", threads);
-  GArray *rows = NULL;
-  const char *args[] = { "--cases", f.cases, "--json", f.out,
-                         "--threads", nthreads, NULL };
-  if (write_cases(f.cases, cases, threads, error) &&
-      bench_run_python("bench_torch_train.py", args, error))
-    rows = read_rows(f.out, cases, error);
-  bench_torch_files_clear(&f);
-  return rows;
+  return bench_run_torch_measures("bench_torch_train.py",
+                                  "agfas-bench-train-cases/1", cases, threads,
+                                  case_json, NULL, sizeof(BenchTrainResult),
+                                  add_row, error);
 }
 
 void bench_train_compare(const BenchTrainResult *ours, int n_ours,
@@ -140,9 +109,7 @@ void bench_train_compare(const BenchTrainResult *ours, int n_ours,
     ratio[i] = 0;
     for (guint j = 0; j < torch->len; j++) {
       const BenchTrainResult *t = &g_array_index(torch, BenchTrainResult, j);
-      if (t->c != r->c || t->m.dtype != r->m.dtype)
-        continue;
-      if (!best || bench_torch_suits(r->m.backend, t->m.backend))
+      if (bench_torch_better(r->c, &r->m, t->c, &t->m, best != NULL))
         best = t;
     }
     if (!best)

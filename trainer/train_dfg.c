@@ -168,11 +168,8 @@ static int train(DfgArgs *a, const char *manifest, GError **error)
       !agf_train_lr_check(a->w.schedule, error) ||
       !agf_preset_from_name(a->preset, &preset, error))
     return -1;
-  if (a->size < 8 || a->size % 8) {
-    g_set_error(error, AGF_ERROR, AGF_ERROR_INVALID_ARGUMENT,
-                "--size %d must be a positive multiple of 8", a->size);
+  if (!agf_train_size_check(a->size, error))
     return -1;
-  }
   g_autoptr(AgfTrainData) data =
     agf_train_data_open(manifest, AGF_TRAIN_ROWS_LIVE, error);
   g_autoptr(AgfDevice) dev =

@@ -122,6 +122,15 @@ gboolean agf_train_lr_check(const char *schedule, GError **error)
   return FALSE;
 }
 
+gboolean agf_train_size_check(int size, GError **error)
+{
+  if (size >= 8 && size % 8 == 0)
+    return TRUE;
+  g_set_error(error, AGF_ERROR, AGF_ERROR_INVALID_ARGUMENT,
+              "--size %d must be a positive multiple of 8", size);
+  return FALSE;
+}
+
 float agf_train_lr(const char *schedule, gint64 step, gint64 total,
                    gint64 warmup, float base)
 {

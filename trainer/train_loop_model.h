@@ -65,6 +65,9 @@ float agf_train_lr(const char *schedule, gint64 step, gint64 total,
                    gint64 warmup, float base);
 /* FALSE with an error naming the choices unless schedule is one of them. */
 gboolean agf_train_lr_check(const char *schedule, GError **error);
+/* FALSE with an error unless --size is a positive multiple of 8 (the
+ * autoencoder's downsampling). */
+gboolean agf_train_size_check(int size, GError **error);
 
 /* Standard normal noise for training: every element of the tensor its own
  * draw from rng.h's (seed, stream) (unlike agf_dfg_noise, which repeats one

@@ -89,11 +89,8 @@ static int train(VaeArgs *a, const char *manifest, GError **error)
                 "a small one)");
     return -1;
   }
-  if (a->size < 8 || a->size % 8) {
-    g_set_error(error, AGF_ERROR, AGF_ERROR_INVALID_ARGUMENT,
-                "--size %d must be a positive multiple of 8", a->size);
+  if (!agf_train_size_check(a->size, error))
     return -1;
-  }
   g_autoptr(AgfTrainData) data =
     agf_train_data_open(manifest, AGF_TRAIN_ROWS_LIVE, error);
   if (!data)

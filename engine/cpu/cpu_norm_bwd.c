@@ -52,6 +52,25 @@ block_moments(const float *x, int64_t n, float eps)
   return (Moments){ mean, 1.0 / sqrt(var + (double) eps) };
 }
 
+/* The statistics of count consecutive blocks of len values (g_free them),
+ * or NULL and an error naming what a block is. */
+static Moments *
+all_moments(const float *x, int64_t count, int64_t len, float eps, int nt,
+            const char *what, GError **error)
+{
+  Moments *m = g_try_new(Moments, MAX(count, 1));
+  if (m == NULL) {
+    g_set_error(error, AGF_ERROR, AGF_ERROR_OUT_OF_MEMORY, "norm_bwd: out of "
+                "host memory for %" G_GINT64_FORMAT " %s statistics: free "
+                "other tensors", count, what);
+    return NULL;
+  }
+#pragma omp parallel for schedule(static) num_threads(nt)
+  for (int64_t b = 0; b < count; b++)
+    m[b] = block_moments(x + b * len, len, eps);
+  return m;
+}
+
 gboolean
 agf_cpu_norm_stats(const AgfOp *op, GError **error)
 {
@@ -121,16 +140,9 @@ group_bwd(const AgfOp *op, GError **error)
     return TRUE;
   }
   /* dgamma: the blocks' statistics first, then one channel per task. */
-  Moments *m = g_try_new(Moments, MAX(blocks, 1));
-  if (m == NULL) {
-    g_set_error(error, AGF_ERROR, AGF_ERROR_OUT_OF_MEMORY, "norm_bwd: out of "
-                "host memory for %" G_GINT64_FORMAT " group statistics: free "
-                "other tensors", blocks);
+  Moments *m = all_moments(x, blocks, len, p->eps, nt, "group", error);
+  if (m == NULL)
     return FALSE;
-  }
-#pragma omp parallel for schedule(static) num_threads(nt)
-  for (int64_t b = 0; b < blocks; b++)
-    m[b] = block_moments(x + b * len, len, p->eps);
 #pragma omp parallel for schedule(static) \
     num_threads(MIN(nt, (int) MAX(c, 1)))
   for (int64_t ch = 0; ch < c; ch++) {
@@ -171,16 +183,9 @@ layer_bwd(const AgfOp *op, GError **error)
                block_moments(x + r * d, d, p->eps), out + r * d);
     return TRUE;
   }
-  Moments *m = g_try_new(Moments, MAX(rows, 1));
-  if (m == NULL) {
-    g_set_error(error, AGF_ERROR, AGF_ERROR_OUT_OF_MEMORY, "norm_bwd: out of "
-                "host memory for %" G_GINT64_FORMAT " row statistics: free "
-                "other tensors", rows);
+  Moments *m = all_moments(x, rows, d, p->eps, nt, "row", error);
+  if (m == NULL)
     return FALSE;
-  }
-#pragma omp parallel for schedule(static) num_threads(nt)
-  for (int64_t r = 0; r < rows; r++)
-    m[r] = block_moments(x + r * d, d, p->eps);
   const int64_t chunks = (d + COL_CHUNK - 1) / COL_CHUNK;
 #pragma omp parallel for schedule(static) \
     num_threads(MIN(nt, (int) MAX(chunks, 1)))
