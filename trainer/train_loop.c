@@ -2,6 +2,7 @@
  * export (train_loop.h). */
 #include "train_loop.h"
 #include <errno.h>
+#include <json-glib/json-glib.h>
 #include <glib/gstdio.h>
 #include <math.h>
 #include <signal.h>
@@ -32,6 +33,16 @@ struct AgfTrainRun {
   gboolean saved_at_step; /* the checkpoint holds the current step */
   gint64 signal_at;       /* tests: SIGINT to itself after this step */
 };
+
+/* Two configurations are the same run when their JSON values are equal
+ * (member order and number spelling do not matter); unparsable means not. */
+static gboolean
+same_config(const char *a, const char *b)
+{
+  g_autoptr(JsonNode) na = json_from_string(a, NULL);
+  g_autoptr(JsonNode) nb = json_from_string(b, NULL);
+  return na && nb && json_node_equal(na, nb);
+}
 
 AgfTrainRun *agf_train_run_new(const AgfTrainOptions *o, const char *cmd,
                                const char *config_json, GError **error)
@@ -68,7 +79,7 @@ AgfTrainRun *agf_train_run_new(const AgfTrainOptions *o, const char *cmd,
   if (o->resume && g_file_get_contents(cfg_path, &old, NULL, NULL)) {
     /* a resumed run keeps its first configuration; different options make
      * the continuation another run than an uninterrupted one would be */
-    if (strcmp(old, text) != 0)
+    if (!same_config(old, text))
       g_printerr("agfas-train %s: the options differ from %s (kept as it "
                  "is): the continuation will not equal an uninterrupted "
                  "run\n", cmd, cfg_path);
