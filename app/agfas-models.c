@@ -10,7 +10,7 @@
 static const char *const relpaths[AGFAS_MODEL_COUNT] = {
   "dfg/autoencoder_kl.safetensors",
   "dfg/unet.safetensors",
-  "dfg/iresnet.safetensors",
+  "dfg/identity.safetensors",
   "oanet.safetensors",
 };
 

@@ -2,7 +2,8 @@
  *
  *   ROOT/dfg/autoencoder_kl.safetensors   DFG autoencoder (SD-1.5 AutoencoderKL)
  *   ROOT/dfg/unet.safetensors             DFG U-Net (with agfas.schedule.* keys)
- *   ROOT/dfg/iresnet.safetensors          DFG identity net (ArcFace iresnet)
+ *   ROOT/dfg/identity.safetensors         DFG identity net (ArcFace iresnet or
+ *                                         MobileFaceNet)
  *   ROOT/oanet.safetensors                OA-Net (live/spoof scorer)
  *   ROOT/face/{pnet,rnet,onet}.safetensors  MTCNN (pipeline/face_models.h)
  *

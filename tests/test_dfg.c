@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 #include "models/presets.h"
+#include "nn/ops.h"
 #include "pipeline/cue.h"
 #include "pipeline/dfg.h"
 #include "pipeline/rng.h"
@@ -25,9 +26,11 @@ static AgfSafetensors *golden(void)
   return st;
 }
 
-/* dir/<part>.safetensors: the golden's "<part>.*" tensors and metadata
- * with the prefix removed. */
-static char *split(const AgfSafetensors *st, const char *dir, const char *part)
+/* dir/<name>.safetensors: the golden's "<part>.*" tensors and metadata
+ * with the prefix removed, plus metadata key = val when key is given. */
+static char *split_as(const AgfSafetensors *st, const char *dir,
+                      const char *part, const char *name, const char *key,
+                      const char *val)
 {
   g_autofree char *prefix = g_strconcat(part, ".", NULL);
   const size_t pl = strlen(prefix);
@@ -49,10 +52,17 @@ static char *split(const AgfSafetensors *st, const char *dir, const char *part)
   while (g_hash_table_iter_next(&it, &k, &v))
     if (!strncmp(k, prefix, pl))
       agf_safetensors_writer_set_meta(w, (const char *)k + pl, v);
-  char *path = g_strdup_printf("%s/%s.safetensors", dir, part);
+  if (key)
+    agf_safetensors_writer_set_meta(w, key, val);
+  char *path = g_strdup_printf("%s/%s.safetensors", dir, name);
   g_assert_true(agf_safetensors_writer_write(w, path, &error));
   g_assert_no_error(error);
   return path;
+}
+
+static char *split(const AgfSafetensors *st, const char *dir, const char *part)
+{
+  return split_as(st, dir, part, part, NULL, NULL);
 }
 
 static AgfDfg *open_dfg(const char *vae, const char *unet, const char *id,
@@ -207,6 +217,63 @@ static void test_determinism(void)
   g_autoptr(AgfTensor) dense = agf_tensor_contiguous(one, NULL);
   g_autofree float *d = run_once(dfg, dense, 7);
   g_assert_cmpfloat(agf_test_rel_err(d, a + n / 2, n / 2), <=, 1e-5);
+  agf_test_remove_tree(dir);
+}
+
+static AgfTensor *resized(const AgfTensor *x, int side)
+{
+  GError *error = NULL;
+  AgfTensor *y = agf_resize_bilinear(x, side, side, FALSE, &error);
+  g_assert_no_error(error);
+  return y;
+}
+
+/* A U-Net recording its image size S reconstructs a 2S image as
+ * resize(reconstruction at S of resize(image, S), 2S); a bad size is a
+ * clear error at open. */
+static void test_image_size(void)
+{
+  g_autoptr(AgfSafetensors) st = golden();
+  g_autofree char *dir = NULL;
+  g_autoptr(AgfDfg) plain = golden_dfg(st, agf_test_cpu(), &dir);
+  g_assert_cmpint(agf_dfg_image_size(plain), ==, 0);
+  g_autoptr(AgfTensor) image = parity_tensor(st, agf_test_cpu(), "image");
+  const int side = (int)image->shape[2];
+  g_autofree char *size = g_strdup_printf("%d", side);
+  g_autofree char *vae = split(st, dir, "vae");
+  g_autofree char *id = split(st, dir, "id");
+  g_autofree char *unet = split_as(st, dir, "unet", "unet-sized",
+                                   AGF_DFG_META_IMAGE_SIZE, size);
+  g_autoptr(AgfDfg) sized = open_dfg(vae, unet, id, agf_test_cpu());
+  g_assert_cmpint(agf_dfg_image_size(sized), ==, side);
+
+  g_autoptr(AgfTensor) big = resized(image, 2 * side);
+  g_autoptr(AgfTensor) back = resized(big, side);
+  const size_t n = (size_t)agf_tensor_numel(big);
+  g_autofree float *got = run_once(sized, big, 7);
+  g_autoptr(AgfTensor) want = NULL;
+  AgfDfgParams p;
+  params_for("ddim_eta", &p);
+  GError *error = NULL;
+  g_assert_true(agf_dfg_reconstruct(plain, back, &p, NULL, NULL, &want, NULL,
+                                    &error));
+  g_assert_no_error(error);
+  g_autoptr(AgfTensor) want_big = resized(want, 2 * side);
+  g_autofree float *w = agf_test_read_f32(want_big);
+  g_assert_cmpfloat(agf_test_rel_err(got, w, n), <=, 1e-6);
+  /* At its own size the image goes through untouched. */
+  g_autofree float *a = run_once(sized, image, 7);
+  g_autofree float *b = run_once(plain, image, 7);
+  g_assert_cmpmem(a, (size_t)agf_tensor_numel(image) * sizeof(float), b,
+                  (size_t)agf_tensor_numel(image) * sizeof(float));
+
+  g_autofree char *bad = split_as(st, dir, "unet", "unet-bad",
+                                  AGF_DFG_META_IMAGE_SIZE, "100");
+  AgfDfg *none = agf_dfg_open(vae, bad, id, agf_test_cpu(), AGF_F32, &error);
+  g_assert_null(none);
+  g_assert_error(error, AGF_ERROR, AGF_ERROR_FORMAT);
+  g_assert_nonnull(strstr(error->message, AGF_DFG_META_IMAGE_SIZE));
+  g_clear_error(&error);
   agf_test_remove_tree(dir);
 }
 
@@ -433,6 +500,7 @@ int main(int argc, char **argv)
   parity_add_vulkan("/dfg/parity-vulkan", parity, NULL);
   g_test_add_func("/dfg/determinism", test_determinism);
   g_test_add_func("/dfg/cancel", test_cancel);
+  g_test_add_func("/dfg/image-size", test_image_size);
   g_test_add_func("/dfg/preset-counts", test_preset_counts);
   parity_add_cpu("/dfg/presets-cpu", presets_on, NULL);
   parity_add_vulkan("/dfg/presets-vulkan", presets_on, NULL);

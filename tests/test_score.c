@@ -102,7 +102,7 @@ static void make_models(void)
     AgfNetKind kind;
   } nets[] = { { "dfg/autoencoder_kl.safetensors", AGF_NET_AUTOENCODER },
                { "dfg/unet.safetensors", AGF_NET_UNET },
-               { "dfg/iresnet.safetensors", AGF_NET_IDENTITY },
+               { "dfg/identity.safetensors", AGF_NET_IDENTITY },
                { "oanet.safetensors", AGF_NET_OANET } };
   models = tmp("models");
   g_autofree char *dfg = g_build_filename(models, "dfg", NULL);

@@ -354,6 +354,8 @@ static void test_exports_load(void)
   g_assert_cmpstr(agf_safetensors_meta(st, "agfas.schedule.prediction_type"),
                   ==, "epsilon");
   g_assert_nonnull(agf_safetensors_meta(st, "agfas.schedule.beta_schedule"));
+  g_autofree char *side = g_strdup_printf("%d", SIDE);
+  g_assert_cmpstr(agf_safetensors_meta(st, AGF_DFG_META_IMAGE_SIZE), ==, side);
   agf_safetensors_close(st);
   g_autoptr(AgfDfg) dfg = agf_dfg_open(vae_file, unet, iresnet_file, dev,
                                        AGF_F32, &error);
@@ -371,6 +373,23 @@ static void test_exports_load(void)
   agf_dfg_info_clear(&info);
   g_assert_true(agf_tensor_same_shape(out, x));
   assert_finite_varied(out);
+}
+
+/* A checkpoint is not a network file: --init refuses it (its optimizer
+ * and EMA tensors would otherwise be trained and exported as weights). */
+static void test_init_refuses_checkpoint(void)
+{
+  g_autofree char *vdir = out_dir("vae-learn");
+  g_autofree char *ckpt = g_build_filename(vdir, "checkpoint.safetensors",
+                                           NULL);
+  if (!g_file_test(ckpt, G_FILE_TEST_EXISTS)) {
+    g_test_skip("needs the learning run (/train-dfg/vae/learns) first");
+    return;
+  }
+  g_autofree char *dir = out_dir("vae-init-ckpt");
+  AgfCliRun r = train("vae", dir, 0, "--init", ckpt, "--steps", "1", NULL);
+  agf_cli_expect(&r, 1, "is a training checkpoint");
+  agf_cli_run_clear(&r);
 }
 
 /* --identity mobilefacenet (the face front-end's network, when fetched):
@@ -409,6 +428,8 @@ int main(int argc, char **argv)
   g_test_add_func("/train-dfg/dfg/resume", test_dfg_resume);
   g_test_add_func("/train-dfg/dfg/exports-load", test_exports_load);
   g_test_add_func("/train-dfg/dfg/mobilefacenet", test_dfg_mobilefacenet);
+  g_test_add_func("/train-dfg/vae/init-refuses-checkpoint",
+                  test_init_refuses_checkpoint);
   int rc = g_test_run();
   agf_test_remove_tree(tmp);
   g_free(tmp);

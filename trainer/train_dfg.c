@@ -146,8 +146,9 @@ static gboolean frozen_inputs(AgfDfg *dfg, const AgfTensor *x, guint64 seed,
   return (*ctx = agf_dfg_context(dfg, x, error)) != NULL;
 }
 
-/* The exported U-Net's metadata: its file's, plus every schedule key. */
-static GHashTable *unet_meta(AgfWeights *w, AgfDfg *dfg)
+/* The exported U-Net's metadata: its file's, plus every schedule key and
+ * the image size it is trained at. */
+static GHashTable *unet_meta(AgfWeights *w, AgfDfg *dfg, int size)
 {
   GHashTable *meta = agf_train_weights_meta(w);
   g_autoptr(GHashTable) sched =
@@ -157,6 +158,8 @@ static GHashTable *unet_meta(AgfWeights *w, AgfDfg *dfg)
   g_hash_table_iter_init(&it, sched);
   while (g_hash_table_iter_next(&it, &k, &v))
     g_hash_table_insert(meta, g_strdup(k), g_strdup(v));
+  g_hash_table_insert(meta, g_strdup(AGF_DFG_META_IMAGE_SIZE),
+                      g_strdup_printf("%d", size));
   return meta;
 }
 
@@ -202,7 +205,7 @@ static int train(DfgArgs *a, const char *manifest, GError **error)
   g_autoptr(AgfParamSet) all = dfg ? agf_weights_param_set(uw, error) : NULL;
   if (!all)
     return -1;
-  g_autoptr(GHashTable) meta = unet_meta(uw, dfg);
+  g_autoptr(GHashTable) meta = unet_meta(uw, dfg, a->size);
   g_autofree float *tb = g_new(float, a->o.batch);
   AgfTrainUpdate u = { 0 };
   int rc = -1;

@@ -2,6 +2,7 @@
 #include "train_loop_model.h"
 #include <math.h>
 #include <string.h>
+#include "models/checkpoint.h"
 #include "nn/ops.h"
 #include "pipeline/rng.h"
 
@@ -10,8 +11,20 @@ AgfWeights *agf_train_weights_open(const char *init, AgfPreset preset,
                                    const char *dir, AgfDevice *dev,
                                    AgfDType dt, GError **error)
 {
-  if (init)
-    return agf_weights_open(init, dev, dt, error);
+  if (init) {
+    g_autoptr(AgfWeights) w = agf_weights_open(init, dev, dt, error);
+    GHashTable *meta = w ? agf_safetensors_metadata(agf_weights_file(w))
+                         : NULL;
+    if (meta && g_hash_table_contains(meta, AGF_CHECKPOINT_META_FORMAT)) {
+      /* Its optimizer and EMA tensors would be trained as weights. */
+      g_set_error(error, AGF_ERROR, AGF_ERROR_INVALID_ARGUMENT,
+                  "%s is a training checkpoint, not a network's weights: "
+                  "continue its run with --resume, or start from the "
+                  "weights that run exported", init);
+      return NULL;
+    }
+    return g_steal_pointer(&w);
+  }
   g_autofree char *name = g_strdup_printf("init-%s.safetensors",
                                           agf_net_kind_name(kind));
   g_autofree char *path = g_build_filename(dir, name, NULL);
@@ -32,8 +45,10 @@ GHashTable *agf_train_weights_meta(const AgfWeights *w)
   GHashTableIter it;
   gpointer k, v;
   g_hash_table_iter_init(&it, meta);
+  /* A checkpoint given as --init: its run position is not this run's. */
   while (g_hash_table_iter_next(&it, &k, &v))
-    g_hash_table_insert(out, g_strdup(k), g_strdup(v));
+    if (!g_str_has_prefix(k, AGF_CHECKPOINT_META_PREFIX))
+      g_hash_table_insert(out, g_strdup(k), g_strdup(v));
   return out;
 }
 

@@ -39,13 +39,14 @@ AgfTensor *agf_sample_context(AgfDfg *dfg, const char *face_path,
                               AgfDType dt, GError **error);
 
 /* Generates one image [1, 3, size, size] in about [-1, 1]:
- *   z_T = N(0, I) of shape [1, latent, size / f, size / f] (rng.h, seed,
+ *   z_T = N(0, I) of shape [1, latent, n / f, n / f], n the DFG's image
+ *         size (agf_dfg_image_size; size when it has none) (rng.h, seed,
  *         stream 1: dfg.h's forward-jump stream, as starting from noise is
  *         the jump to t = T with nothing of an image left)
  *   z   = sampler step(unet(z, t, ctx), t, z) over the full steps-step
  *         schedule (strength 1: the first timestep is the schedule's
  *         highest, e.g. 981 of T = 1000 for 50 leading steps)
- *   x   = D(z / scaling_factor)
+ *   x   = D(z / scaling_factor), resized to size when n differs
  * progress as agf_dfg_reconstruct's (done 0 .. n U-Net calls). */
 AgfTensor *agf_sample_generate(AgfDfg *dfg, const AgfTensor *ctx,
                                const AgfSampleParams *p,

@@ -4,8 +4,6 @@
 #include <string.h>
 #include "train_sample.h"
 #include "io/image.h"
-#include "models/mobilefacenet.h"
-#include "nn/autograd.h"
 #include "nn/device.h"
 #include "nn/ops.h"
 #include "pipeline/face_identity.h"
@@ -34,23 +32,6 @@ static AgfTensor *zero_tokens(gpointer self, const AgfTensor *face,
   return t;
 }
 
-/* The width of the tokens net gives for a zero face of side s. */
-static int probe_width(gpointer net, gboolean iresnet, AgfDevice *dev,
-                       AgfDType dt, int s, GError **error)
-{
-  const int64_t shape[4] = { 1, 3, s, s };
-  g_autoptr(AgfTensor) x = agf_tensor_new(dev, dt, 4, shape, error);
-  g_autoptr(AgfTensor) tokens = NULL;
-  if (!x || !agf_tensor_fill(x, 0.0f, error))
-    return -1;
-  agf_no_grad_begin(dev);
-  gboolean ok = iresnet
-    ? agf_iresnet_forward(net, x, &tokens, NULL, error)
-    : agf_mobilefacenet_forward(net, x, &tokens, NULL, error);
-  agf_no_grad_end(dev);
-  return ok ? (int)tokens->shape[2] : -1;
-}
-
 AgfDfgIdentity *agf_train_open_identity(const char *spec, AgfDevice *dev,
                                         AgfDType dt, int *width,
                                         const char *or_else, GError **error)
@@ -60,29 +41,16 @@ AgfDfgIdentity *agf_train_open_identity(const char *spec, AgfDevice *dev,
                             : g_strdup(spec);
   if (!path)
     return NULL;
-  g_autoptr(AgfWeights) w = agf_weights_open(path, dev, dt, error);
-  if (!w)
-    return NULL;
-  g_autoptr(GError) as_iresnet = NULL, as_mfn = NULL;
-  AgfDfgIdentity *id = NULL;
-  gpointer net = agf_iresnet_new(w, &as_iresnet);
-  gboolean iresnet = net != NULL;
-  if (net)
-    id = agf_dfg_identity_iresnet(net);
-  else if ((net = agf_mobilefacenet_new(w, &as_mfn)))
-    id = agf_face_identity_dfg(net);
+  GError *e = NULL;
+  AgfDfgIdentity *id = agf_face_identity_dfg_open(path, dev, dt, width, &e);
   if (!id) {
-    g_set_error(error, AGF_ERROR, AGF_ERROR_FORMAT,
-                "--identity %s is neither an iresnet (%s) nor a MobileFaceNet "
-                "(%s) file: pass one of those%s", path, as_iresnet->message,
-                as_mfn->message, or_else);
-    return NULL;
+    g_propagate_prefixed_error(error, e, "--identity: ");
+    if (g_error_matches(*error, AGF_ERROR, AGF_ERROR_FORMAT)) {
+      char *m = g_strconcat((*error)->message, or_else, NULL);
+      g_free((*error)->message);
+      (*error)->message = m;
+    }
   }
-  /* the identity owns net: it is alive while id is */
-  if (width &&
-      (*width = probe_width(net, iresnet, dev, dt,
-                            agf_dfg_identity_input_size(id), error)) < 0)
-    g_clear_pointer(&id, agf_dfg_identity_free);
   return id;
 }
 
@@ -148,8 +116,11 @@ AgfTensor *agf_sample_generate(AgfDfg *dfg, const AgfTensor *ctx,
                                GError **error)
 {
   g_return_val_if_fail(dfg && ctx && p, NULL);
+  /* A DFG trained at one size generates at it; the image is resized. */
+  const int native = agf_dfg_image_size(dfg) ? agf_dfg_image_size(dfg)
+                                             : p->size;
   int side = 0;
-  if (!check_size(dfg, p->size, &side, error))
+  if (!check_size(dfg, native, &side, error))
     return NULL;
   if (p->steps < 1) {
     g_set_error(error, AGF_ERROR, AGF_ERROR_INVALID_ARGUMENT,
@@ -192,7 +163,11 @@ AgfTensor *agf_sample_generate(AgfDfg *dfg, const AgfTensor *ctx,
   g_autoptr(AgfTensor) zu = agf_scale(z, 1.0f / vc->scaling_factor, 0.0f,
                                       error);
   agf_tensor_unref(z);
-  return zu ? agf_autoencoder_kl_decode(vae, zu, error) : NULL;
+  g_autoptr(AgfTensor) x = zu ? agf_autoencoder_kl_decode(vae, zu, error)
+                              : NULL;
+  if (!x || native == p->size)
+    return g_steal_pointer(&x);
+  return agf_resize_bilinear(x, p->size, p->size, FALSE, error);
 }
 
 /* ---- host images ---- */

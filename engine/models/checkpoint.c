@@ -10,7 +10,6 @@
 #include "nn/autograd.h"
 #include "nn/op.h"
 
-#define META_FORMAT "train.format"
 #define FORMAT_NAME "agfas-checkpoint-1"
 
 void
@@ -71,7 +70,7 @@ agf_checkpoint_save(const char *path, const AgfParamSet *model,
     gpointer k, v;
     g_hash_table_iter_init(&it, meta);
     while (g_hash_table_iter_next(&it, &k, &v)) {
-      if (g_str_has_prefix(k, "train.")) {
+      if (g_str_has_prefix(k, AGF_CHECKPOINT_META_PREFIX)) {
         g_set_error(error, AGF_ERROR, AGF_ERROR_INVALID_ARGUMENT,
                     "checkpoint %s: metadata key %s is reserved (\"train.\" "
                     "keys hold the run's position); rename it", path,
@@ -82,7 +81,7 @@ agf_checkpoint_save(const char *path, const AgfParamSet *model,
     }
   }
   char num[32];
-  agf_safetensors_writer_set_meta(w, META_FORMAT, FORMAT_NAME);
+  agf_safetensors_writer_set_meta(w, AGF_CHECKPOINT_META_FORMAT, FORMAT_NAME);
   g_snprintf(num, sizeof num, "%" G_GINT64_FORMAT, info->step);
   agf_safetensors_writer_set_meta(w, "train.step", num);
   g_snprintf(num, sizeof num, "%" G_GUINT64_FORMAT, info->seed);

@@ -11,6 +11,12 @@
 
 G_BEGIN_DECLS
 
+/* Metadata keys with this prefix hold a checkpoint's run position; the
+ * caller's own metadata may not use it. */
+#define AGF_CHECKPOINT_META_PREFIX "train."
+/* The key every checkpoint has (and exported weights do not). */
+#define AGF_CHECKPOINT_META_FORMAT "train.format"
+
 typedef struct {
   gint64 step;          /* optimizer steps done */
   guint64 seed;         /* the run's seed */

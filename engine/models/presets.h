@@ -4,7 +4,7 @@
  *          iresnet18, OA-Net on ViT-B/16 at 224 with a ResNet-18 cue
  *          encoder (the authors' sizes, method.md)
  *   small  the same code with narrow widths and fewer layers: interactive
- *          on a CPU (U-Net 64/128/256, ViT 192 x 6)
+ *          on a CPU (U-Net 48/96/192, ViT 192 x 6)
  *   tiny   the smallest that still exercises every block: a whole
  *          reconstruction runs in seconds on a CPU Vulkan driver
  * Every preset keeps the f8 autoencoder (latent 32x32 at 256), the 7x7

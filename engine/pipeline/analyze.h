@@ -16,7 +16,8 @@
  *
  * Models root: the layout the app and the trainer share
  *   ROOT/dfg/autoencoder_kl.safetensors, ROOT/dfg/unet.safetensors,
- *   ROOT/dfg/iresnet.safetensors, ROOT/oanet.safetensors,
+ *   ROOT/dfg/identity.safetensors (iresnet or MobileFaceNet),
+ *   ROOT/oanet.safetensors,
  *   ROOT/face/{pnet,rnet,onet}.safetensors
  * searched, when no root is given, in the face models' roots
  * (face_models.h: $AGFAS_MODELS_DIR, the source tree, the install). */
@@ -31,7 +32,7 @@ G_BEGIN_DECLS
 /* Relative paths of the networks under a models root. */
 #define AGF_MODEL_AUTOENCODER "dfg/autoencoder_kl.safetensors"
 #define AGF_MODEL_UNET "dfg/unet.safetensors"
-#define AGF_MODEL_IDENTITY "dfg/iresnet.safetensors"
+#define AGF_MODEL_IDENTITY "dfg/identity.safetensors"
 #define AGF_MODEL_OANET "oanet.safetensors"
 
 /* ROOT/relpath when root is given, else the first root of the search

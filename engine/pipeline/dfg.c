@@ -4,6 +4,7 @@
 #include <string.h>
 #include "nn/device.h"
 #include "nn/ops.h"
+#include "pipeline/face_identity.h"
 #include "pipeline/rng.h"
 
 struct AgfDfgIdentity {
@@ -20,6 +21,7 @@ struct AgfDfg {
   AgfUnet *unet;
   AgfDfgIdentity *identity;
   AgfNoiseSchedule *schedule;
+  int image_size; /* the side the networks were trained at; 0: any */
 };
 
 enum { STREAM_ENCODER = 0, STREAM_JUMP = 1, STREAM_ETA = 2 };
@@ -82,6 +84,26 @@ int agf_dfg_identity_input_size(const AgfDfgIdentity *id)
 
 /* ---- construction ---- */
 
+/* AGF_DFG_META_IMAGE_SIZE, when present: a positive multiple of 8. */
+static gboolean read_image_size(GHashTable *meta, int *size, GError **error)
+{
+  const char *v = meta ? g_hash_table_lookup(meta, AGF_DFG_META_IMAGE_SIZE)
+                       : NULL;
+  *size = 0;
+  if (!v)
+    return TRUE;
+  char *end = NULL;
+  const gint64 n = g_ascii_strtoll(v, &end, 10);
+  if (end == v || *end || n <= 0 || n % 8 || n > 1 << 14) {
+    g_set_error(error, AGF_ERROR, AGF_ERROR_FORMAT,
+                "metadata %s is \"%s\", not a positive multiple of 8",
+                AGF_DFG_META_IMAGE_SIZE, v);
+    return FALSE;
+  }
+  *size = (int)n;
+  return TRUE;
+}
+
 AgfDfg *agf_dfg_new(AgfWeights *vae_w, AgfWeights *unet_w,
                     AgfDfgIdentity *identity, GError **error)
 {
@@ -117,21 +139,22 @@ AgfDfg *agf_dfg_new(AgfWeights *vae_w, AgfWeights *unet_w,
                 agf_weights_path(unet_w), uc->in_channels, uc->out_channels);
     return NULL;
   }
+  if (!read_image_size(meta, &dfg->image_size, error)) {
+    g_prefix_error(error, "U-Net checkpoint %s: ", agf_weights_path(unet_w));
+    return NULL;
+  }
   dfg->identity = g_steal_pointer(&id);
   return g_steal_pointer(&dfg);
 }
 
 AgfDfg *agf_dfg_open(const char *vae_path, const char *unet_path,
-                     const char *iresnet_path, AgfDevice *dev, AgfDType dt,
+                     const char *identity_path, AgfDevice *dev, AgfDType dt,
                      GError **error)
 {
-  g_autoptr(AgfWeights) iw = agf_weights_open(iresnet_path, dev, dt, error);
-  if (!iw)
+  g_autoptr(AgfDfgIdentity) id =
+    agf_face_identity_dfg_open(identity_path, dev, dt, NULL, error);
+  if (!id)
     return NULL;
-  AgfIresnet *net = agf_iresnet_new(iw, error);
-  if (!net)
-    return NULL;
-  g_autoptr(AgfDfgIdentity) id = agf_dfg_identity_iresnet(net);
   g_autoptr(AgfWeights) vw = agf_weights_open(vae_path, dev, dt, error);
   g_autoptr(AgfWeights) uw =
       vw ? agf_weights_open(unet_path, dev, dt, error) : NULL;
@@ -315,16 +338,11 @@ static gboolean check_params(const AgfDfgParams *p, GError **error)
   return TRUE;
 }
 
-gboolean agf_dfg_reconstruct(AgfDfg *dfg, const AgfTensor *image,
-                             const AgfDfgParams *params,
-                             AgfDfgProgress progress, gpointer progress_data,
-                             AgfTensor **out, AgfDfgInfo *info,
-                             GError **error)
+static gboolean reconstruct(AgfDfg *dfg, const AgfTensor *image,
+                            const AgfDfgParams *params,
+                            AgfDfgProgress progress, gpointer progress_data,
+                            AgfTensor **out, AgfDfgInfo *info, GError **error)
 {
-  g_return_val_if_fail(dfg && image && params && out, FALSE);
-  *out = NULL;
-  if (!check_image(dfg, image, error) || !check_params(params, error))
-    return FALSE;
   g_autoptr(AgfScheduler) sched = agf_scheduler_new(
       params->sampler, dfg->schedule, params->eta, error);
   if (!sched ||
@@ -405,6 +423,40 @@ gboolean agf_dfg_reconstruct(AgfDfg *dfg, const AgfTensor *image,
     info->identity_s = stage_s[1];
     info->denoise_s = stage_s[2];
     info->decode_s = stage_s[3];
+  }
+  return TRUE;
+}
+
+int agf_dfg_image_size(const AgfDfg *dfg)
+{
+  return dfg->image_size;
+}
+
+gboolean agf_dfg_reconstruct(AgfDfg *dfg, const AgfTensor *image,
+                             const AgfDfgParams *params,
+                             AgfDfgProgress progress, gpointer progress_data,
+                             AgfTensor **out, AgfDfgInfo *info,
+                             GError **error)
+{
+  g_return_val_if_fail(dfg && image && params && out, FALSE);
+  *out = NULL;
+  if (!check_image(dfg, image, error) || !check_params(params, error))
+    return FALSE;
+  const int s = dfg->image_size;
+  const int64_t h = image->shape[2], w = image->shape[3];
+  if (s == 0 || (h == s && w == s))
+    return reconstruct(dfg, image, params, progress, progress_data, out, info,
+                       error);
+  /* Networks trained at another size see the image at theirs. */
+  g_autoptr(AgfTensor) in = agf_resize_bilinear(image, s, s, FALSE, error);
+  g_autoptr(AgfTensor) rec = NULL;
+  if (!in || !reconstruct(dfg, in, params, progress, progress_data, &rec,
+                          info, error))
+    return FALSE;
+  if (!(*out = agf_resize_bilinear(rec, (int)h, (int)w, FALSE, error))) {
+    if (info)
+      agf_dfg_info_clear(info);
+    return FALSE;
   }
   return TRUE;
 }

@@ -24,7 +24,10 @@
  * is in its batch.
  *
  * The noise schedule is the U-Net checkpoint's (its agfas.schedule.*
- * metadata, noise_schedule.h). */
+ * metadata, noise_schedule.h). A U-Net trained at one image size records
+ * it (AGF_DFG_META_IMAGE_SIZE, as diffusers' sample_size): images of any
+ * other size are resized to it (bilinear), reconstructed, and the result
+ * resized back, so the app's 256 crops work with a DFG trained at 128. */
 #pragma once
 #include "models/autoencoder_kl.h"
 #include "models/iresnet.h"
@@ -56,15 +59,18 @@ int agf_dfg_identity_input_size(const AgfDfgIdentity *id);
 
 typedef struct AgfDfg AgfDfg;
 
+/* U-Net metadata: the image side (pixels) the DFG was trained at. */
+#define AGF_DFG_META_IMAGE_SIZE "agfas.dfg.image_size"
+
 /* Builds the autoencoder and U-Net from their weights (both on the same
  * device), reads the schedule from unet_w's metadata. Takes ownership of
  * identity, also on failure. */
 AgfDfg *agf_dfg_new(AgfWeights *vae_w, AgfWeights *unet_w,
                     AgfDfgIdentity *identity, GError **error);
-/* Opens the three checkpoints (identity: an iresnet file) on dev with
- * float weights of dt. */
+/* Opens the three checkpoints (identity: an iresnet or MobileFaceNet
+ * file) on dev with float weights of dt. */
 AgfDfg *agf_dfg_open(const char *vae_path, const char *unet_path,
-                     const char *iresnet_path, AgfDevice *dev, AgfDType dt,
+                     const char *identity_path, AgfDevice *dev, AgfDType dt,
                      GError **error);
 void agf_dfg_free(AgfDfg *dfg);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgfDfg, agf_dfg_free)
@@ -74,6 +80,8 @@ AgfAutoencoderKL *agf_dfg_autoencoder(const AgfDfg *dfg);
 AgfUnet *agf_dfg_unet(const AgfDfg *dfg);
 const AgfDfgIdentity *agf_dfg_identity(const AgfDfg *dfg);
 const AgfNoiseSchedule *agf_dfg_noise_schedule(const AgfDfg *dfg);
+/* AGF_DFG_META_IMAGE_SIZE of the U-Net; 0 when it has none (any size). */
+int agf_dfg_image_size(const AgfDfg *dfg);
 
 typedef struct {
   double strength; /* t0 as a fraction of the schedule, [0, 1]: 0.8 */
@@ -108,7 +116,8 @@ typedef struct {
 void agf_dfg_info_clear(AgfDfgInfo *info);
 
 /* image [B, 3, H, W] in [-1, 1] on the DFG's device (H, W as the networks
- * need: multiples of 8 * 2^(U-Net levels - 1) for SD-1.5, 256 in the app)
+ * need: multiples of 8 * 2^(U-Net levels - 1) for SD-1.5, 256 in the app;
+ * any size when the U-Net records its image size)
  * -> *out, the reconstruction [B, 3, H, W]. progress and info may be NULL;
  * info is filled on success (clear it with agf_dfg_info_clear). */
 gboolean agf_dfg_reconstruct(AgfDfg *dfg, const AgfTensor *image,

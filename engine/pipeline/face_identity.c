@@ -1,6 +1,8 @@
 /* MobileFaceNet identity features; see face_identity.h. */
 #include "pipeline/face_identity.h"
 #include <math.h>
+#include "models/iresnet.h"
+#include "nn/autograd.h"
 #include "nn/ops.h"
 #include "pipeline/face_models.h"
 
@@ -124,4 +126,51 @@ double agf_face_cosine(const float *a, const float *b, int n)
     bb += (double)b[i] * b[i];
   }
   return aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : 0.0;
+}
+
+/* The width of the tokens net gives for a zero face of side s. */
+static int probe_width(gpointer net, gboolean iresnet, AgfDevice *dev,
+                       AgfDType dt, int s, GError **error)
+{
+  const int64_t shape[4] = { 1, 3, s, s };
+  g_autoptr(AgfTensor) x = agf_tensor_new(dev, dt, 4, shape, error);
+  g_autoptr(AgfTensor) tokens = NULL;
+  if (!x || !agf_tensor_fill(x, 0.0f, error))
+    return -1;
+  agf_no_grad_begin(dev);
+  gboolean ok = iresnet
+    ? agf_iresnet_forward(net, x, &tokens, NULL, error)
+    : agf_mobilefacenet_forward(net, x, &tokens, NULL, error);
+  agf_no_grad_end(dev);
+  return ok ? (int)tokens->shape[2] : -1;
+}
+
+AgfDfgIdentity *agf_face_identity_dfg_open(const char *path, AgfDevice *dev,
+                                           AgfDType dt, int *width,
+                                           GError **error)
+{
+  g_autoptr(AgfWeights) w = agf_weights_open(path, dev, dt, error);
+  if (!w)
+    return NULL;
+  g_autoptr(GError) as_iresnet = NULL, as_mfn = NULL;
+  AgfDfgIdentity *id = NULL;
+  gpointer net = agf_iresnet_new(w, &as_iresnet);
+  gboolean iresnet = net != NULL;
+  if (net)
+    id = agf_dfg_identity_iresnet(net);
+  else if ((net = agf_mobilefacenet_new(w, &as_mfn)))
+    id = agf_face_identity_dfg(net);
+  if (!id) {
+    g_set_error(error, AGF_ERROR, AGF_ERROR_FORMAT,
+                "%s is neither an iresnet (%s) nor a MobileFaceNet (%s) file: "
+                "pass one of those", path, as_iresnet->message,
+                as_mfn->message);
+    return NULL;
+  }
+  /* the identity owns net: it is alive while id is */
+  if (width &&
+      (*width = probe_width(net, iresnet, dev, dt,
+                            agf_dfg_identity_input_size(id), error)) < 0)
+    g_clear_pointer(&id, agf_dfg_identity_free);
+  return id;
 }

@@ -37,6 +37,13 @@ gboolean agf_face_identity_run(AgfFaceIdentity *id, const AgfTensor *aligned,
  * values in [-1, 1]; tokens [B, 49, 512]). Takes ownership of net. */
 AgfDfgIdentity *agf_face_identity_dfg(AgfMobilefacenet *net);
 
+/* The DFG's identity stage from a file: an ArcFace iresnet or a
+ * MobileFaceNet, whichever it holds; *width (NULL: not asked) gets its
+ * tokens' width, probed with one zero face. */
+AgfDfgIdentity *agf_face_identity_dfg_open(const char *path, AgfDevice *dev,
+                                           AgfDType dt, int *width,
+                                           GError **error);
+
 /* Cosine similarity of two n-vectors (0 when either is zero). */
 double agf_face_cosine(const float *a, const float *b, int n);
 
