@@ -169,8 +169,8 @@ static double mean_range(const GArray *v, guint from, guint n)
   return s / n;
 }
 
-/* Same tensor names, dtypes, shapes and bytes. */
-static void assert_same_weights(const char *a, const char *b)
+/* Same tensor names, dtypes, shapes and bytes? */
+static gboolean same_weights(const char *a, const char *b)
 {
   g_autoptr(GError) error = NULL;
   AgfSafetensors *fa = agf_safetensors_open(a, &error);
@@ -180,15 +180,23 @@ static void assert_same_weights(const char *a, const char *b)
   g_assert_cmpint(agf_safetensors_n_tensors(fa), ==,
                   agf_safetensors_n_tensors(fb));
   g_assert_cmpint(agf_safetensors_n_tensors(fa), >, 0);
+  gboolean same = TRUE;
   for (int i = 0; i < agf_safetensors_n_tensors(fa); i++) {
     const AgfStTensor *ta = agf_safetensors_tensor_at(fa, i);
     const AgfStTensor *tb = agf_safetensors_find(fb, ta->name);
     g_assert_nonnull(tb);
     g_assert_cmpint(ta->dtype, ==, tb->dtype);
-    g_assert_cmpmem(ta->data, ta->nbytes, tb->data, tb->nbytes);
+    g_assert_cmpint(ta->nbytes, ==, tb->nbytes);
+    same = same && !memcmp(ta->data, tb->data, ta->nbytes);
   }
   agf_safetensors_close(fa);
   agf_safetensors_close(fb);
+  return same;
+}
+
+static void assert_same_weights(const char *a, const char *b)
+{
+  g_assert_true(same_weights(a, b));
 }
 
 /* Every value of t finite, and not all equal. */
@@ -375,6 +383,36 @@ static void test_exports_load(void)
   assert_finite_varied(out);
 }
 
+/* --context-dropout 1: the U-Net never sees an identity, so two identity
+ * networks train the same U-Net; with 0 they train different ones. */
+static void test_dfg_context_dropout(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *other = out_dir("iresnet-other.safetensors");
+  g_assert_true(agf_preset_write_random(AGF_PRESET_TINY, AGF_NET_IDENTITY, 5,
+                                        AGF_ST_F32, other, &error));
+  g_assert_no_error(error);
+  const char *ps[] = { "1", "0" };
+  for (guint k = 0; k < G_N_ELEMENTS(ps); k++) {
+    char *exported[2];
+    for (int n = 0; n < 2; n++) {
+      g_autofree char *name = g_strdup_printf("dfg-drop%s-%d", ps[k], n);
+      g_autofree char *dir = out_dir(name);
+      AgfCliRun r = train("dfg", dir, 0, "--steps", "2", "--lr", "1e-3",
+                          "--context-dropout", ps[k], "--identity",
+                          n ? other : iresnet_file, NULL);
+      agf_cli_check(&r, 0, NULL);
+      exported[n] = g_build_filename(dir, "unet.safetensors", NULL);
+    }
+    g_assert_cmpint(same_weights(exported[0], exported[1]), ==, k == 0);
+    g_free(exported[0]);
+    g_free(exported[1]);
+  }
+  g_autofree char *dir = out_dir("dfg-drop-bad");
+  AgfCliRun r = train("dfg", dir, 0, "--context-dropout", "1.5", NULL);
+  agf_cli_check(&r, 2, "--context-dropout");
+}
+
 /* A checkpoint is not a network file: --init refuses it (its optimizer
  * and EMA tensors would otherwise be trained and exported as weights). */
 static void test_init_refuses_checkpoint(void)
@@ -428,6 +466,7 @@ int main(int argc, char **argv)
   g_test_add_func("/train-dfg/dfg/resume", test_dfg_resume);
   g_test_add_func("/train-dfg/dfg/exports-load", test_exports_load);
   g_test_add_func("/train-dfg/dfg/mobilefacenet", test_dfg_mobilefacenet);
+  g_test_add_func("/train-dfg/dfg/context-dropout", test_dfg_context_dropout);
   g_test_add_func("/train-dfg/vae/init-refuses-checkpoint",
                   test_init_refuses_checkpoint);
   int rc = g_test_run();

@@ -17,6 +17,7 @@
 #define STREAM_ENC G_GUINT64_CONSTANT(0x6466670000000000)
 #define STREAM_EPS G_GUINT64_CONSTANT(0x6466650000000000)
 #define STREAM_T G_GUINT64_CONSTANT(0x6466740000000000)
+#define STREAM_DROP G_GUINT64_CONSTANT(0x6466640000000000)
 
 static const char description[] =
   "MANIFEST: the manifest of 'agfas-train prepare' (aligned face crops);\n"
@@ -27,6 +28,7 @@ static const char description[] =
   "  t   ~ uniform{0 .. T-1} per face,  n ~ N(0, I)\n"
   "  zt  = sqrt(abar_t) z0 + sqrt(1 - abar_t) n    (the U-Net's schedule)\n"
   "  loss = mse(unet(zt, t, ctx), n)\n"
+  "with ctx zeroed for a face with probability --context-dropout.\n"
   "AdamW (the paper: --lr 1e-5, weight decay 0.01, betas 0.9/0.999, batch\n"
   "32; a small preset trained from scratch takes a larger --lr such as\n"
   "1e-4). The autoencoder and the identity network are frozen.\n\n"
@@ -45,6 +47,7 @@ typedef struct {
   AgfTrainAdamwOptions w;
   char *preset, *init, *vae, *identity;
   int size;
+  double context_dropout;
 } DfgArgs;
 
 static char *config_json(const DfgArgs *a, const char *manifest,
@@ -59,6 +62,7 @@ static char *config_json(const DfgArgs *a, const char *manifest,
   agf_train_config_str(b, "identity", a->identity);
   agf_train_config_str(b, "identity_network", identity_name);
   agf_train_config_int(b, "size", a->size);
+  agf_train_config_double(b, "context_dropout", a->context_dropout);
   agf_train_adamw_config(b, &a->w);
   return agf_train_config_end(b);
 }
@@ -146,6 +150,24 @@ static gboolean frozen_inputs(AgfDfg *dfg, const AgfTensor *x, guint64 seed,
   return (*ctx = agf_dfg_context(dfg, x, error)) != NULL;
 }
 
+/* Classifier-free guidance's training trick: each face's context is zero
+ * with probability p (seeded per step and face), so the U-Net also learns
+ * to denoise without an identity (the built-in sample is made so). */
+static AgfTensor *drop_context(AgfTensor *ctx, double p, guint64 seed,
+                               gint64 step, GError **error)
+{
+  const int64_t b = ctx->shape[0];
+  const gsize per = (gsize)(agf_tensor_numel(ctx) / b);
+  g_autofree float *c = g_new(float, per * (gsize)b);
+  if (!agf_tensor_to_f32(ctx, c, error))
+    return NULL;
+  for (int64_t i = 0; i < b; i++)
+    if (agf_rng_uniform(seed, STREAM_DROP + (guint64)step, (guint64)i) < p)
+      memset(c + (gsize)i * per, 0, per * sizeof *c);
+  return agf_tensor_from_f32(ctx->dev, ctx->dtype, ctx->ndim, ctx->shape, c,
+                             error);
+}
+
 /* The exported U-Net's metadata: its file's, plus every schedule key and
  * the image size it is trained at. */
 static GHashTable *unet_meta(AgfWeights *w, AgfDfg *dfg, int size)
@@ -225,6 +247,12 @@ static int train(DfgArgs *a, const char *manifest, GError **error)
     agf_no_grad_begin(dev);
     gboolean ok = x && agf_train_update_begin(&u, error) &&
                   frozen_inputs(dfg, x, seed, step, &z0, &ctx, error);
+    if (ok && a->context_dropout > 0) {
+      AgfTensor *dropped = drop_context(ctx, a->context_dropout, seed, step,
+                                        error);
+      agf_tensor_unref(ctx);
+      ok = (ctx = dropped) != NULL;
+    }
     agf_no_grad_end(dev);
     if (!ok)
       goto out;
@@ -265,6 +293,9 @@ int agf_train_dfg(int argc, char **argv)
       "UNET_FILE" },
     { "size", 0, 0, G_OPTION_ARG_INT, &a.size,
       "Train on crops resized to N x N (default 256, the app's)", "N" },
+    { "context-dropout", 0, 0, G_OPTION_ARG_DOUBLE, &a.context_dropout,
+      "Zero each face's identity context with this probability (default 0; "
+      "0.1 lets the U-Net also generate without an identity)", "P" },
     { NULL }
   };
   GOptionContext *ctx = agf_train_context(
@@ -288,6 +319,11 @@ int agf_train_dfg(int argc, char **argv)
   }
   if (!a.preset)
     a.preset = g_strdup("small");
+  if (!(a.context_dropout >= 0 && a.context_dropout <= 1)) {
+    rc = agf_cli_usage_error(cmd->name, "--context-dropout %g: give a "
+                             "probability in [0, 1]", a.context_dropout);
+    goto done;
+  }
   if (!agf_train_options_usage(cmd, &a.o, &a.w, &rc))
     goto done;
   rc = train(&a, argv[1], &error);
