@@ -10,7 +10,7 @@ typedef struct _AgfasWindow AgfasWindow;
 /* Writes a width x height PNG with a face-like pattern (skin ellipse, dark
  * eyes and mouth on a gradient) to path; asserts on failure. */
 void app_test_write_image(const char *path, int width, int height);
-/* Writes ROOT/dfg/{autoencoder_kl,unet,iresnet}.safetensors and, when
+/* Writes ROOT/dfg/{autoencoder_kl,unet,identity}.safetensors and, when
  * with_oanet, ROOT/oanet.safetensors: tiny presets, random weights. */
 void app_test_write_models(const char *root, gboolean with_oanet);
 /* Deletes path and, for a folder, everything under it. */

@@ -1,7 +1,9 @@
 /* agfas-train eval (the built binary, $AGFAS_TRAIN): report.json holds
  * exactly what engine/metrics computes from the same scores (frame level,
  * video level, labels joined from a manifest, the --val threshold, per
- * domain); the plots are real PNG/SVG files; bad inputs exit 1 with one
+ * domain, the mean and median score per class); --score-column reads
+ * another column as the score (figures against hand-computed values); the
+ * plots are real PNG/SVG files; bad inputs exit 1 with one
  * "agfas-train: error:" line, bad command lines exit 2. */
 #include <math.h>
 #include <string.h>
@@ -43,6 +45,40 @@ static void cmp(double got, double want)
 #define D(obj, key) json_object_get_double_member(obj, key)
 #define O(obj, key) json_object_get_object_member(obj, key)
 
+static int cmp_double(const void *a, const void *b)
+{
+  const double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* score_mean / score_median of a figures object: one entry per class
+ * (live, each attack type), each the mean / median of its samples. */
+static void check_class_scores(JsonObject *o, const double *s, const int *l,
+                               const char *const *at, gsize n)
+{
+  JsonObject *mean = O(o, "score_mean"), *median = O(o, "score_median");
+  gsize n_classes = 0;
+  for (gsize i = 0; i < n; i++) {
+    const char *name = l[i] ? at[i] : "live";
+    gsize first = 0;
+    while (strcmp(l[first] ? at[first] : "live", name))
+      first++;
+    if (first < i)
+      continue; /* counted at its first sample */
+    n_classes++;
+    double v[64], sum = 0;
+    gsize m = 0;
+    for (gsize j = i; j < n; j++)
+      if (!strcmp(l[j] ? at[j] : "live", name))
+        sum += v[m++] = s[j];
+    qsort(v, m, sizeof *v, cmp_double);
+    cmp(D(mean, name), sum / m);
+    cmp(D(median, name), m % 2 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2);
+  }
+  g_assert_cmpuint(json_object_get_size(mean), ==, n_classes);
+  g_assert_cmpuint(json_object_get_size(median), ==, n_classes);
+}
+
 /* Checks one report figures object against engine/metrics on the samples
  * (fixed: NAN for none). */
 static void check_figures(JsonObject *o, const double *s, const int *l,
@@ -65,6 +101,7 @@ static void check_figures(JsonObject *o, const double *s, const int *l,
   cmp(D(o, "tpr_at_fpr_1pct"), tpr);
   cmp(D(O(o, "hter_at_eer"), "hter"), he.hter);
   cmp(D(O(o, "hter_at_eer"), "threshold"), he.threshold);
+  check_class_scores(o, s, l, at, n);
   for (int k = 0; k < 2; k++) {
     double t = k ? fixed : thr;
     if (isnan(t)) {
@@ -271,6 +308,84 @@ static void test_labels_and_val(void)
   cmp(D(O(o, "fixed_threshold"), "value"), vthr);
 }
 
+/* Frames with a score column and another one (err), by clip. */
+static const char err_csv[] =
+  "path,frame,score,label,attack,clip,err\n"
+  "l1.png,,0.1,live,,x,0.5\n"
+  "l2.png,,0.2,live,,x,1.5\n"
+  "l3.png,,0.3,live,,y,1.25\n"
+  "p1.png,,0.6,spoof,print,p,2.0\n"
+  "p2.png,,0.7,spoof,print,p,3.0\n"
+  "r1.png,,0.8,spoof,replay,r1,1.25\n"
+  "r2.png,,0.9,spoof,replay,r2,0.25\n";
+
+static void test_score_column(void)
+{
+  g_autofree char *csv = write_tmp("err.csv", err_csv);
+  g_autofree char *out = g_build_filename(tmp_dir, "out-col", NULL);
+  /* The default column: score, which separates the classes. */
+  expect(agf_cli_run("eval", csv, "--out", out, NULL), 0, NULL);
+  {
+    g_autoptr(JsonParser) parser = NULL;
+    JsonObject *o = load_report(out, &parser);
+    g_assert_cmpstr(json_object_get_string_member(o, "score_column"), ==,
+                    "score");
+    cmp(D(O(o, "overall"), "auc"), 1.0);
+  }
+  /* err per frame: spoof > live in 3 + 3 + 1.5 (a tie) + 0 of the 3 x 4
+   * pairs. */
+  AgfCliRun r = agf_cli_run("eval", csv, "--score-column", "err", "--out",
+                            out, NULL);
+  agf_cli_expect(&r, 0, "err per frame, by class");
+  g_assert_nonnull(strstr(r.out, "mean 0.75  median 0.75"));
+  agf_cli_run_clear(&r);
+  {
+    g_autoptr(JsonParser) parser = NULL;
+    JsonObject *o = load_report(out, &parser);
+    g_assert_cmpstr(json_object_get_string_member(o, "score_column"), ==,
+                    "err");
+    g_assert_cmpstr(json_object_get_string_member(o, "level"), ==, "frame");
+    JsonObject *f = O(o, "overall");
+    cmp(D(f, "auc"), 7.5 / 12);
+    cmp(D(O(f, "score_mean"), "live"), 3.25 / 3);
+    cmp(D(O(f, "score_median"), "live"), 1.25);
+    cmp(D(O(f, "score_mean"), "print"), 2.5);
+    cmp(D(O(f, "score_median"), "print"), 2.5);
+    cmp(D(O(f, "score_mean"), "replay"), 0.75);
+    cmp(D(O(f, "score_median"), "replay"), 0.75);
+  }
+  /* Per clip: live clips 1.0 (x) and 1.25 (y); spoof 2.5, 1.25, 0.25. */
+  expect(agf_cli_run("eval", csv, "--score-column", "err", "--video-column",
+                     "clip", "--out", out, NULL), 0, NULL);
+  {
+    g_autoptr(JsonParser) parser = NULL;
+    JsonObject *o = load_report(out, &parser);
+    g_assert_cmpstr(json_object_get_string_member(o, "level"), ==, "video");
+    JsonObject *f = O(o, "overall");
+    cmp(D(f, "auc"), 3.5 / 6);
+    cmp(D(O(f, "score_mean"), "live"), 1.125);
+    cmp(D(O(f, "score_median"), "live"), 1.125);
+    cmp(D(O(f, "score_mean"), "print"), 2.5);
+    cmp(D(O(f, "score_mean"), "replay"), 0.75);
+  }
+  /* A missing column, a non-numeric value, an empty value: exit 1 naming
+   * the column; an empty name: a usage error. */
+  g_autofree char *bad_out = g_build_filename(tmp_dir, "out-col-err", NULL);
+  expect(agf_cli_run("eval", csv, "--score-column", "residual_l1", "--out",
+                     bad_out, NULL), 1, "no residual_l1");
+  g_autofree char *text = write_tmp("err-text.csv",
+    "path,frame,label,err\na.png,,live,0.5\nb.png,,spoof,high\n");
+  expect(agf_cli_run("eval", text, "--score-column", "err", "--out", bad_out,
+                     NULL), 1, "record 2 has a non-numeric err 'high'");
+  g_autofree char *empty = write_tmp("err-empty.csv",
+    "path,frame,label,err\na.png,,live,0.5\nb.png,,spoof,\n");
+  expect(agf_cli_run("eval", empty, "--score-column", "err", "--out", bad_out,
+                     NULL), 1, "record 2 has no err");
+  expect(agf_cli_run("eval", csv, "--score-column", "", "--out", bad_out,
+                     NULL), 2, "--score-column");
+  g_assert_false(g_file_test(bad_out, G_FILE_TEST_EXISTS));
+}
+
 static void test_errors(void)
 {
   g_autofree char *out = g_build_filename(tmp_dir, "out-err", NULL);
@@ -307,6 +422,7 @@ int main(int argc, char **argv)
   g_test_add_func("/eval/video-level", test_video_level);
   g_test_add_func("/eval/frame-level", test_frame_level);
   g_test_add_func("/eval/labels-and-val", test_labels_and_val);
+  g_test_add_func("/eval/score-column", test_score_column);
   g_test_add_func("/eval/errors", test_errors);
   int rc = g_test_run();
   agf_test_remove_tree(tmp_dir);

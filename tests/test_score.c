@@ -4,7 +4,9 @@
  * command lines, the clear errors without models, the table's rows (scored
  * faces, no-face rows, the corrupt file's row), that batching does not
  * change a score, that --resume redoes exactly the missing rows, that
- * `agfas-train eval` reads the table, and the cues output and its resume.
+ * `agfas-train eval` reads the table, and the cues output and its resume,
+ * with each face's residual_l1 against a recomputation from its crop and
+ * stored reconstruction (masked and --no-mask).
  * The scoring parts need the MTCNN files (tools/fetch_face_models.sh) and
  * skip without them. */
 #include <math.h>
@@ -23,6 +25,7 @@
 #include "nn/device.h"
 #include "pipeline/analyze.h"
 #include "pipeline/face_align.h"
+#include "pipeline/face_mask.h"
 #include "pipeline/face_models.h"
 #include "test_support.h"
 
@@ -495,6 +498,100 @@ static char *make_prepared(void)
   return m;
 }
 
+/* A cues manifest record's residual_l1: present, finite, positive, and
+ * the value its cue file's metadata records. */
+static double record_l1(const AgfManifestRecord *rec, const char *file)
+{
+  const double l1 = extra_num(rec, "residual_l1");
+  g_assert_true(isfinite(l1));
+  g_assert_cmpfloat(l1, >, 0);
+  GError *error = NULL;
+  g_autoptr(AgfSafetensors) st = agf_safetensors_open(file, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(agf_safetensors_meta(st, "residual_l1"), ==,
+                  agf_manifest_record_get_extra(rec, "residual_l1"));
+  return l1;
+}
+
+/* residual_l1 recomputed on the host from the crop PNG, the stored recon
+ * and (masked) the ellipse mask at the template landmarks (the records
+ * have none): sum |crop - recon| * mask / (3 * sum(mask)), or the mean
+ * |crop - recon| over all pixels. */
+static double direct_l1(const char *crop, const char *file, gboolean masked)
+{
+  const int S = 256;
+  GError *error = NULL;
+  g_autoptr(AgfImage) img = agf_image_load(crop, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(img->width, ==, S);
+  g_autoptr(AgfSafetensors) st = agf_safetensors_open(file, &error);
+  g_assert_no_error(error);
+  g_autofree float *recon = agf_safetensors_read_f32(
+    st, "recon", 4, (const int64_t[]){ 1, 3, S, S }, &error);
+  g_assert_no_error(error);
+  g_autofree float *mask = g_new(float, S * S);
+  if (masked) {
+    float lm[AGF_FACE_N_LANDMARKS][2];
+    AgfFaceEllipseParams p;
+    agf_face_template(S, lm);
+    agf_face_ellipse_params_init(&p);
+    g_assert_true(agf_face_ellipse_mask(lm, S, &p, mask, &error));
+  } else {
+    for (int i = 0; i < S * S; i++)
+      mask[i] = 1;
+  }
+  double sum = 0, area = 0;
+  for (int y = 0; y < S; y++)
+    for (int x = 0; x < S; x++) {
+      const double w = mask[y * S + x];
+      area += w;
+      for (int c = 0; c < 3; c++) {
+        const double v =
+          img->pixels[y * img->stride + x * img->channels + c] / 127.5 - 1;
+        sum += fabs((v - recon[(c * S + y) * S + x]) * w);
+      }
+    }
+  return sum / (3 * area);
+}
+
+/* Rewrites a cue file without its residual_l1 metadata (as a file made
+ * before the column existed). */
+static void strip_l1(const char *file)
+{
+  GError *error = NULL;
+  g_autoptr(AgfSafetensors) st = agf_safetensors_open(file, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(agf_safetensors_meta(st, "residual_l1"));
+  g_autoptr(AgfSafetensorsWriter) w = agf_safetensors_writer_new();
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init(&it, agf_safetensors_metadata(st));
+  while (g_hash_table_iter_next(&it, &k, &v))
+    if (strcmp(k, "residual_l1"))
+      agf_safetensors_writer_set_meta(w, k, v);
+  for (int i = 0; i < agf_safetensors_n_tensors(st); i++) {
+    const AgfStTensor *t = agf_safetensors_tensor_at(st, i);
+    g_assert_true(agf_safetensors_writer_add(w, t->name, t->dtype, t->ndim,
+                                             t->shape, t->data, &error));
+  }
+  g_assert_true(agf_safetensors_writer_write(w, file, &error));
+  g_assert_no_error(error);
+}
+
+/* The residual_l1 of records 1..3 of a cues run's manifest. */
+static void manifest_l1(const char *out, double l1[3])
+{
+  g_autofree char *mpath = g_build_filename(out, "manifest.jsonl", NULL);
+  g_autoptr(AgfManifest) cm = load(mpath);
+  g_assert_cmpuint(agf_manifest_len(cm), ==, 4);
+  for (guint i = 1; i < 4; i++) {
+    const AgfManifestRecord *rec = agf_manifest_get(cm, i);
+    g_autofree char *file = g_build_filename(
+      out, agf_manifest_record_get_extra(rec, "cue"), NULL);
+    l1[i - 1] = record_l1(rec, file);
+  }
+}
+
 static void test_cues(void)
 {
   g_autofree char *m = make_prepared();
@@ -510,7 +607,11 @@ static void test_cues(void)
   const char *none = agf_manifest_record_get_extra(agf_manifest_get(cm, 0),
                                                    "cue");
   g_assert_true(!none || !*none);
-  g_autofree char *first = NULL;
+  none = agf_manifest_record_get_extra(agf_manifest_get(cm, 0),
+                                       "residual_l1");
+  g_assert_true(!none || !*none);
+  g_autofree char *first = NULL, *second = NULL;
+  double l1[3];
   for (guint i = 1; i < 4; i++) {
     const AgfManifestRecord *rec = agf_manifest_get(cm, i);
     const char *rel = agf_manifest_record_get_extra(rec, "cue");
@@ -537,15 +638,71 @@ static void test_cues(void)
     g_assert_cmpfloat(fabs(sum / n), <, 1e-2);
     g_assert_cmpfloat(fabs(sq / n - 1), <, 2e-2);
     g_assert_nonnull(agf_safetensors_find(st, "recon"));
+    /* The masked reconstruction error: the recomputation's only
+     * difference is the f16 rounding of the stored recon (< 2.5e-4). */
+    l1[i - 1] = record_l1(rec, file);
+    g_assert_cmpfloat_with_epsilon(l1[i - 1], direct_l1(rec->crop, file,
+                                                        TRUE), 3e-4);
     if (i == 1)
       first = g_strdup(file);
+    if (i == 2)
+      second = g_strdup(file);
   }
+  /* eval reads the manifest with residual_l1 as the score: face 0 is
+   * live, 1 and 2 untyped attacks; the record without a crop is no
+   * sample. */
+  g_autofree char *ev = tmp("cues-out/eval");
+  r = agf_cli_run("eval", mpath, "--score-column", "residual_l1", "--out", ev,
+                  NULL);
+  agf_cli_check(&r, 0, "residual_l1 per frame");
+  g_autofree char *report = g_build_filename(ev, "report.json", NULL);
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *o = agf_test_read_json(report, &parser);
+  g_assert_cmpint(json_object_get_int_member(o, "n_samples"), ==, 3);
+  JsonObject *mean = json_object_get_object_member(
+    json_object_get_object_member(o, "overall"), "score_mean");
+  g_assert_cmpfloat_with_epsilon(
+    json_object_get_double_member(mean, "live"), l1[0], 1e-8);
+  g_assert_cmpfloat_with_epsilon(
+    json_object_get_double_member(mean, "unspecified"), (l1[1] + l1[2]) / 2,
+    1e-8);
   /* Resume: a deleted file is redone, the others skipped. */
   g_assert_cmpint(g_unlink(first), ==, 0);
   r = agf_cli_run("cues", m, "--out", out, "--models", models, "--device",
                   "cpu", "--steps", "4", "--strength", "0.5", NULL);
   agf_cli_check(&r, 0, "1 written, 2 already done");
   g_assert_true(g_file_test(first, G_FILE_TEST_IS_REGULAR));
+  /* The skipped faces' residual_l1 comes from their files, the redone
+   * one's is recomputed: the same values. */
+  double again[3];
+  manifest_l1(out, again);
+  for (int k = 0; k < 3; k++)
+    g_assert_cmpfloat_with_epsilon(again[k], l1[k], 1e-6);
+  /* A file without residual_l1 (an older run's) is redone. */
+  strip_l1(second);
+  r = agf_cli_run("cues", m, "--out", out, "--models", models, "--device",
+                  "cpu", "--steps", "4", "--strength", "0.5", NULL);
+  agf_cli_check(&r, 0, "1 written, 2 already done");
+  manifest_l1(out, again);
+  for (int k = 0; k < 3; k++)
+    g_assert_cmpfloat_with_epsilon(again[k], l1[k], 1e-6);
+  /* --no-mask: the mean |crop - recon| over all pixels (f32 stored, so
+   * the recomputation matches to float rounding). */
+  g_autofree char *nm_out = tmp("cues-nomask");
+  r = agf_cli_run("cues", m, "--out", nm_out, "--models", models, "--device",
+                  "cpu", "--steps", "4", "--strength", "0.5", "--no-mask",
+                  "--store", "f32", "--batch", "3", NULL);
+  agf_cli_check(&r, 0, "3 written");
+  g_autofree char *nm_path = g_build_filename(nm_out, "manifest.jsonl",
+                                              NULL);
+  g_autoptr(AgfManifest) nm = load(nm_path);
+  for (guint i = 1; i < 4; i++) {
+    const AgfManifestRecord *rec = agf_manifest_get(nm, i);
+    g_autofree char *file = g_build_filename(
+      nm_out, agf_manifest_record_get_extra(rec, "cue"), NULL);
+    const double want = direct_l1(rec->crop, file, FALSE);
+    g_assert_cmpfloat_with_epsilon(record_l1(rec, file), want, 1e-5 * want);
+  }
   /* Crops that cannot be read: a failure, not an empty success. */
   g_autofree char *lost = tmp("prep/lost.jsonl");
   g_assert_true(g_file_set_contents(lost, "{\"path\":\"x.png\",\"crop\":"

@@ -478,7 +478,7 @@ static void test_dfg(void)
     AgfNetKind kind;
   } nets[] = { { "autoencoder_kl.safetensors", AGF_NET_AUTOENCODER },
                { "unet.safetensors", AGF_NET_UNET },
-               { "iresnet.safetensors", AGF_NET_IDENTITY } };
+               { "identity.safetensors", AGF_NET_IDENTITY } };
   for (gsize i = 0; i < G_N_ELEMENTS(nets); i++) {
     g_autofree char *p = g_build_filename(dfg_dir, nets[i].file, NULL);
     g_assert_true(agf_preset_write_random(AGF_PRESET_TINY, nets[i].kind, 1,

@@ -21,9 +21,11 @@ const AgfTrainCommand agf_train_commands[] = {
   { "prepare", "SRC... --out DIR",
     "detect and align the faces of images, videos or a manifest into "
     "256x256 crops and a dataset manifest (resumable)", agf_train_prepare },
-  { "eval", "SCORES.csv [--labels M] [--threshold T | --val V] [--out DIR]",
+  { "eval", "SCORES.csv [--labels M] [--threshold T | --val V] "
+            "[--score-column C] [--out DIR]",
     "frame scores -> AUC, EER, HTER, APCER/BPCER/ACER (per attack type and "
-    "domain), ROC and histogram plots, report.json", agf_train_eval },
+    "domain), score mean/median per class, ROC and histogram plots, "
+    "report.json", agf_train_eval },
   { "score", "PATH... --csv FILE", /* score helper */
     "run the shipped pipeline (face, DFG, cue, OA-Net) on images, videos "
     "and folders: one spoof score per frame in a CSV (resumable)",

@@ -1,7 +1,8 @@
 /* Reading scores files for agfas-train eval, and joining labels from a
  * dataset manifest. The scores file is read with the manifest reader: its
  * columns (path, frame, score, label, attack, domain, video) are manifest
- * columns, so quoting, BOMs and JSONL come for free. */
+ * columns, so quoting, BOMs and JSONL come for free; a score column other
+ * than score is one of the manifest's extra columns, parsed here. */
 #include <math.h>
 #include <string.h>
 #include "train_eval.h"
@@ -67,9 +68,30 @@ static GHashTable *label_index(const AgfManifest *m)
   return h;
 }
 
+/* Record r's score_column as a number: NAN when it is absent or empty,
+ * *bad set (to the text) when it is not a number. */
+static double score_of(const AgfManifestRecord *r, const char *score_column,
+                       const char **bad)
+{
+  *bad = NULL;
+  if (!strcmp(score_column, "score"))
+    return r->score;
+  const char *v = agf_manifest_record_get_extra(r, score_column);
+  if (!v || !*v)
+    return NAN;
+  char *end;
+  const double x = g_ascii_strtod(v, &end);
+  if (end == v || *end) {
+    *bad = v;
+    return NAN;
+  }
+  return x;
+}
+
 GPtrArray *agf_eval_rows_load(const char *scores_path,
                               const char *labels_path,
-                              const char *video_column, GError **error)
+                              const char *video_column,
+                              const char *score_column, GError **error)
 {
   g_autoptr(AgfManifest) m = agf_manifest_load(scores_path, error);
   if (!m)
@@ -91,25 +113,31 @@ GPtrArray *agf_eval_rows_load(const char *scores_path,
   GPtrArray *rows = g_ptr_array_new_with_free_func(agf_eval_row_free);
   for (guint i = 0; i < agf_manifest_len(m); i++) {
     const AgfManifestRecord *r = agf_manifest_get(m, i);
+    const char *bad;
+    const double score = score_of(r, score_column, &bad);
     /* agfas-train score's rows for frames it could not score (status
-     * no_face, unreadable, ...) carry no score: not a sample. */
-    if (isnan(r->score) && r->status && *r->status &&
+     * no_face, unreadable, ...) carry no score, and cues' records without
+     * a crop no residual_l1: not a sample. */
+    if (isnan(score) && !bad && r->status && *r->status &&
         strcmp(r->status, "ok"))
       continue;
-    if (!r->path || !*r->path || !isfinite(r->score)) {
+    if (!r->path || !*r->path || !isfinite(score)) {
+      g_autofree char *what =
+        !r->path || !*r->path ? g_strdup("no path")
+        : bad ? g_strdup_printf("a non-numeric %s '%s'", score_column, bad)
+        : isnan(score) ? g_strdup_printf("no %s (or NaN)", score_column)
+        : g_strdup_printf("an infinite %s", score_column);
       g_set_error(error, AGF_ERROR, AGF_ERROR_FORMAT,
                   "%s: record %u has %s; every row needs a path and a "
-                  "finite score (is there a 'score' column?)", scores_path,
-                  i + 1, !r->path || !*r->path ? "no path" :
-                  isnan(r->score) ? "no score (or NaN)" :
-                  "an infinite score");
+                  "finite score (is there a '%s' column? --score-column "
+                  "names it)", scores_path, i + 1, what, score_column);
       g_ptr_array_unref(rows);
       return NULL;
     }
     AgfEvalRow *row = g_new0(AgfEvalRow, 1);
     row->path = g_strdup(r->path);
     row->frame = r->frame;
-    row->score = r->score;
+    row->score = score;
     row->label = label_int(r->label);
     row->attack = nonempty(r->attack);
     row->domain = nonempty(r->domain);

@@ -8,16 +8,24 @@
  *
  *   DIR/cues/<crop>-<hash>.safetensors  tensors "recon" and "cue",
  *        [1, 3, 256, 256] (--store f16 by default), metadata: format
- *        agfas-cue-1, sampler, t0, steps, seed, mask, source (the crop)
+ *        agfas-cue-1, sampler, t0, steps, seed, mask, source (the crop),
+ *        residual_l1 (below)
  *   DIR/settings.json   the DFG settings of the run; a rerun must match
  *   DIR/manifest.jsonl  the input records (paths made absolute) plus a
- *        "cue" column naming each face's file, relative to DIR
+ *        "cue" column naming each face's file, relative to DIR, and a
+ *        "residual_l1" column: the reconstruction error of the face,
+ *        sum |residual| / (3 * sum(mask)) over the masked residual
+ *        crop - recon (mean |residual| over all pixels with --no-mask),
+ *        computed from the residual itself, before --store rounds it
  *
  * Each file is written atomically, so it exists only when complete: a
  * rerun skips the faces whose file exists (resuming a killed run loses at
- * most the batch in flight). Records without a crop (status other than
- * ok) are carried over without a cue. */
+ * most the batch in flight) and takes their residual_l1 from the file's
+ * metadata; a file without that key is redone. Records without a crop
+ * (status other than ok) are carried over without a cue, and so are faces
+ * whose reconstruction is not finite (reported; nothing stored). */
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -39,7 +47,7 @@ static const GOptionEntry entries[] = {
   { "out", 'o', 0, G_OPTION_ARG_FILENAME, &opt_out,
     "Output folder: cues/, settings.json, manifest.jsonl (created)", "DIR" },
   { "models", 0, 0, G_OPTION_ARG_FILENAME, &opt_models,
-    "Models folder holding dfg/{autoencoder_kl,unet,iresnet}.safetensors "
+    "Models folder holding dfg/{autoencoder_kl,unet,identity}.safetensors "
     "(default: $AGFAS_MODELS_DIR, then the source tree's and the installed "
     "resources/models)", "DIR" },
   { "batch", 'b', 0, G_OPTION_ARG_INT, &opt_batch,
@@ -54,9 +62,14 @@ static const char description[] =
   "each record's crop (an aligned 256x256 face) is reconstructed; its\n"
   "landmarks place the face mask.\n\n"
   "Writes DIR/cues/*.safetensors (tensors recon and cue, [1, 3, 256, 256]),\n"
-  "DIR/settings.json and DIR/manifest.jsonl (the input records plus a 'cue'\n"
-  "column). Resumable: a rerun with the same settings skips the faces\n"
-  "whose file exists. Ctrl-C stops after the batch in flight.\n\n"
+  "DIR/settings.json and DIR/manifest.jsonl: the input records plus a 'cue'\n"
+  "column and a 'residual_l1' column, the face's reconstruction error:\n"
+  "sum |crop - recon| / (3 * sum(mask)) over the masked residual, or the\n"
+  "mean |crop - recon| over all pixels with --no-mask (`agfas-train eval\n"
+  "DIR/manifest.jsonl --score-column residual_l1` compares live and attacks).\n"
+  "Resumable: a rerun with the same settings skips the faces whose file\n"
+  "exists, reading their residual_l1 from the file's metadata (a file\n"
+  "without it is redone). Ctrl-C stops after the batch in flight.\n\n"
   "Exit status: 0 done, 1 failure or interrupted, 2 usage error.";
 
 typedef struct {
@@ -72,7 +85,7 @@ typedef struct {
   /* the batch */
   GPtrArray *crops;    /* AgfTensor [1, 3, S, S] */
   GPtrArray *files;    /* absolute output paths */
-  GPtrArray *sources;  /* crop paths (borrowed) */
+  GPtrArray *records;  /* the faces' records (borrowed) */
   GArray *landmarks;   /* float[5][2] */
 } Cues;
 
@@ -122,6 +135,41 @@ static gboolean check_settings(const Cues *c, GError **error)
   return TRUE;
 }
 
+/* The reconstruction error of one face: residual [3, S, S] (already
+ * masked when mask is not NULL), mask [S, S] (pixels = S * S). The mean
+ * |residual| over the face: sum |residual| / (3 * sum(mask)), or over all
+ * pixels without a mask. An empty mask leaves a zero residual: 0. */
+static double residual_l1(const float *residual, const float *mask,
+                          gsize pixels)
+{
+  double sum = 0, area = mask ? 0 : (double)pixels;
+  for (gsize i = 0; i < 3 * pixels; i++)
+    sum += fabs(residual[i]);
+  for (gsize i = 0; mask && i < pixels; i++)
+    area += mask[i];
+  return area > 0 ? sum / (3 * area) : 0;
+}
+
+/* The mask the residual was multiplied by, on the host ([B, S, S]); NULL
+ * and no error without a masker. */
+static gboolean batch_mask(Cues *c, const AgfTensor *crops, float **out,
+                           GError **error)
+{
+  *out = NULL;
+  if (!c->masker)
+    return TRUE;
+  g_autoptr(AgfTensor) m = agf_face_masker_run(
+    c->masker, crops,
+    (const float (*)[AGF_FACE_N_LANDMARKS][2])c->landmarks->data, error);
+  if (!m)
+    return FALSE;
+  g_autofree float *host = g_new(float, agf_tensor_numel(m));
+  if (!agf_tensor_to_f32(m, host, error))
+    return FALSE;
+  *out = g_steal_pointer(&host);
+  return TRUE;
+}
+
 /* Item b of a downloaded [B, 3, S, S] batch x (per values each) in the
  * stored precision. */
 static gboolean add_item(AgfSafetensorsWriter *w, const char *name,
@@ -143,7 +191,7 @@ static void batch_reset(Cues *c)
 {
   g_ptr_array_set_size(c->crops, 0);
   g_ptr_array_set_size(c->files, 0);
-  g_ptr_array_set_size(c->sources, 0);
+  g_ptr_array_set_size(c->records, 0);
   g_array_set_size(c->landmarks, 0);
 }
 
@@ -166,14 +214,34 @@ static gboolean flush(Cues *c, GError **error)
   g_autofree float *recon = ok ? g_new(float, agf_tensor_numel(a.recon))
                                : NULL;
   g_autofree float *cue = ok ? g_new(float, agf_tensor_numel(a.cue)) : NULL;
+  g_autofree float *res = ok ? g_new(float, agf_tensor_numel(a.residual))
+                             : NULL;
+  g_autofree float *mask = NULL;
   ok = ok && agf_tensor_to_f32(a.recon, recon, error) &&
-       agf_tensor_to_f32(a.cue, cue, error);
+       agf_tensor_to_f32(a.cue, cue, error) &&
+       agf_tensor_to_f32(a.residual, res, error) &&
+       batch_mask(c, crops, &mask, error);
   char t0[G_ASCII_DTOSTR_BUF_SIZE];
   g_ascii_formatd(t0, sizeof t0, "%.10g", c->params.strength);
   g_autofree char *steps = g_strdup_printf("%d", c->params.steps);
   g_autofree char *seed = g_strdup_printf("%" G_GUINT64_FORMAT,
                                           c->params.seed);
+  const gsize pixels = ok ? (gsize)(a.residual->shape[2] *
+                                    a.residual->shape[3]) : 0;
   for (guint i = 0; ok && i < n; i++) {
+    AgfManifestRecord *r = c->records->pdata[i];
+    const double l1 = residual_l1(res + i * 3 * pixels,
+                                  mask ? mask + i * pixels : NULL, pixels);
+    if (!isfinite(l1)) {
+      /* A diverged reconstruction (e.g. an f16 overflow): no cue. */
+      g_printerr("agfas-train cues: %s: the reconstruction is not finite; "
+                 "no cue stored (try --dtype f32)\n", r->crop);
+      agf_manifest_record_set_extra(r, "cue", "");
+      c->failed++;
+      continue;
+    }
+    char l1_text[G_ASCII_DTOSTR_BUF_SIZE];
+    g_ascii_formatd(l1_text, sizeof l1_text, "%.9g", l1);
     g_autoptr(AgfSafetensorsWriter) w = agf_safetensors_writer_new();
     agf_safetensors_writer_set_meta(w, "format", "agfas-cue-1");
     agf_safetensors_writer_set_meta(w, "sampler", c->params.sampler);
@@ -181,10 +249,13 @@ static gboolean flush(Cues *c, GError **error)
     agf_safetensors_writer_set_meta(w, "steps", steps);
     agf_safetensors_writer_set_meta(w, "seed", seed);
     agf_safetensors_writer_set_meta(w, "mask", c->masker ? "ellipse" : "none");
-    agf_safetensors_writer_set_meta(w, "source", c->sources->pdata[i]);
+    agf_safetensors_writer_set_meta(w, "source", r->crop);
+    agf_safetensors_writer_set_meta(w, "residual_l1", l1_text);
     ok = add_item(w, "recon", recon, a.recon, i, c->store, error) &&
          add_item(w, "cue", cue, a.cue, i, c->store, error) &&
          agf_safetensors_writer_write(w, c->files->pdata[i], error);
+    if (ok)
+      agf_manifest_record_set_extra(r, "residual_l1", l1_text);
     c->made += ok;
   }
   agf_analysis_clear(&a);
@@ -225,14 +296,29 @@ static void crop_landmarks(const AgfManifestRecord *r,
     agf_face_template(AGF_FACE_ALIGN_SIZE, out);
 }
 
-/* Queues record r's face (absolute crop path in r) unless its file exists;
- * sets r's cue column. FALSE only when a batch fails. */
+/* The residual_l1 a finished cue file records, as text; NULL when the
+ * file cannot be read or lacks a finite one (it is then redone). */
+static char *stored_l1(const char *file)
+{
+  g_autoptr(AgfSafetensors) st = agf_safetensors_open(file, NULL);
+  const char *v = st ? agf_safetensors_meta(st, "residual_l1") : NULL;
+  char *end = NULL;
+  double x = v ? g_ascii_strtod(v, &end) : NAN;
+  return v && end != v && !*end && isfinite(x) ? g_strdup(v) : NULL;
+}
+
+/* Queues record r's face (absolute crop path in r) unless its file exists
+ * (then its residual_l1 is read back); sets r's cue column. FALSE only
+ * when a batch fails. */
 static gboolean face_in(Cues *c, AgfManifestRecord *r, GError **error)
 {
   g_autofree char *rel = cue_name(r->crop);
   agf_manifest_record_set_extra(r, "cue", rel);
   g_autofree char *file = g_build_filename(c->dir, rel, NULL);
-  if (g_file_test(file, G_FILE_TEST_IS_REGULAR)) {
+  g_autofree char *l1 = g_file_test(file, G_FILE_TEST_IS_REGULAR)
+                        ? stored_l1(file) : NULL;
+  if (l1) {
+    agf_manifest_record_set_extra(r, "residual_l1", l1);
     c->progress.skipped++;
     return TRUE;
   }
@@ -250,7 +336,7 @@ static gboolean face_in(Cues *c, AgfManifestRecord *r, GError **error)
   crop_landmarks(r, lm);
   g_ptr_array_add(c->crops, t);
   g_ptr_array_add(c->files, g_steal_pointer(&file));
-  g_ptr_array_add(c->sources, r->crop);
+  g_ptr_array_add(c->records, r);
   g_array_append_vals(c->landmarks, lm, 1);
   return c->crops->len < (guint)opt_batch || flush(c, error);
 }
@@ -289,6 +375,7 @@ static int run_cues(const char *manifest, const AgfCliCommon *common,
       g_ptr_array_add(todo, r);
     }
     agf_manifest_record_set_extra(r, "cue", "");
+    agf_manifest_record_set_extra(r, "residual_l1", "");
     agf_manifest_add(out, r);
   }
   if (!todo->len) {
@@ -315,7 +402,7 @@ static int run_cues(const char *manifest, const AgfCliCommon *common,
        (c.dfg = agf_analysis_open_dfg(opt_models, c.dev, dt, error));
   c.crops = g_ptr_array_new_with_free_func((GDestroyNotify)agf_tensor_unref);
   c.files = g_ptr_array_new_with_free_func(g_free);
-  c.sources = g_ptr_array_new();
+  c.records = g_ptr_array_new();
   c.landmarks = g_array_new(FALSE, FALSE, sizeof(float[AGF_FACE_N_LANDMARKS][2]));
 
   AgfTrainSignalScope signals;
@@ -365,7 +452,7 @@ static int run_cues(const char *manifest, const AgfCliCommon *common,
             c.failed, mpath);
   g_ptr_array_unref(c.crops);
   g_ptr_array_unref(c.files);
-  g_ptr_array_unref(c.sources);
+  g_ptr_array_unref(c.records);
   g_array_unref(c.landmarks);
   g_clear_pointer(&c.masker, agf_face_masker_free);
   g_clear_pointer(&c.dfg, agf_dfg_free);

@@ -1,14 +1,15 @@
 /* agfas-train eval SCORES [--labels MANIFEST] [--threshold T | --val VAL]
- *   [--video-column COL] [--out DIR]
+ *   [--video-column COL] [--score-column COL] [--out DIR]
  *
  * Frame scores -> (video scores ->) the face anti-spoofing figures: AUC,
  * EER, HTER at the test set's own EER threshold (the literature's
  * convention, optimistic: it peeks at the test labels) and at a fixed
  * threshold chosen without them (--threshold, or the EER threshold of the
  * source validation scores --val), TPR at FPR 1 %, ISO/IEC 30107-3 APCER
- * per attack type / BPCER / ACER, per domain when there is a domain column.
- * Every figure comes from engine/metrics; this file only selects, groups
- * and reports. Writes DIR/report.json, roc.png/svg and hist.png/svg. */
+ * per attack type / BPCER / ACER, per domain when there is a domain column,
+ * and the mean and median score of live samples and of each attack type
+ * (eval_class_scores.c). Every figure comes from engine/metrics; this file
+ * only selects, groups and reports. Writes DIR/report.json, roc.png/svg and hist.png/svg. */
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -20,7 +21,8 @@
 #include "metrics/fas_metrics.h"
 #include "nn/error.h"
 
-static char *opt_labels, *opt_val, *opt_video_column, *opt_out;
+static char *opt_labels, *opt_val, *opt_video_column, *opt_score_column,
+  *opt_out;
 static double opt_threshold = NAN;
 
 static const GOptionEntry entries[] = {
@@ -31,10 +33,13 @@ static const GOptionEntry entries[] = {
     "Fixed decision threshold (score >= T is an attack)", "T" },
   { "val", 0, 0, G_OPTION_ARG_FILENAME, &opt_val,
     "Source validation scores: the fixed threshold is their EER threshold "
-    "(same format and --labels as SCORES)", "VAL.csv" },
+    "(same format, --labels and --score-column as SCORES)", "VAL.csv" },
   { "video-column", 0, 0, G_OPTION_ARG_STRING, &opt_video_column,
     "Column grouping frames into videos (default: video); video scores are "
     "the mean of their frames", "COL" },
+  { "score-column", 0, 0, G_OPTION_ARG_STRING, &opt_score_column,
+    "Column read as each row's score (default: score), e.g. residual_l1 "
+    "of a cues manifest", "COL" },
   { "out", 'o', 0, G_OPTION_ARG_FILENAME, &opt_out,
     "Report folder (default: eval): report.json, roc.png/svg, "
     "hist.png/svg", "DIR" },
@@ -44,10 +49,15 @@ static const GOptionEntry entries[] = {
 static const char description[] =
   "SCORES: CSV or JSONL with columns path, frame, score (spoof probability,\n"
   "higher = attack) and optionally label (live/spoof), attack, domain,\n"
-  "video; rows without a live/spoof label are skipped.\n\n"
+  "video; rows without a live/spoof label are skipped. --score-column COL\n"
+  "reads another numeric column as the score (higher = attack), e.g.\n"
+  "`eval CUES/manifest.jsonl --score-column residual_l1` on the manifest\n"
+  "of `agfas-train cues`, whose rows carry label, attack and video.\n\n"
   "When a video column exists, frames are averaged per video and every\n"
   "figure is per video (rows without a video id count as their own\n"
-  "video, keyed by path). Decision rule: score >= threshold is an attack.\n\n"
+  "video, keyed by path). Decision rule: score >= threshold is an attack.\n"
+  "The report also gives the mean and median score of live samples and\n"
+  "of each attack type (score_mean, score_median).\n\n"
   "Exit status: 0 done, 1 failure (no live or no spoof samples, missing\n"
   "columns, NaN scores, unreadable files), 2 usage error.";
 
@@ -86,7 +96,8 @@ static void set_clear(Set *set)
 static gboolean set_load(Set *set, const char *path, GError **error)
 {
   memset(set, 0, sizeof *set);
-  set->rows = agf_eval_rows_load(path, opt_labels, opt_video_column, error);
+  set->rows = agf_eval_rows_load(path, opt_labels, opt_video_column,
+                                 opt_score_column, error);
   if (!set->rows)
     return FALSE;
   GPtrArray *all = set->rows;
@@ -177,10 +188,13 @@ typedef struct {
   double auc, eer, eer_threshold, tpr_at_fpr1;
   AgfHter hter_eer, hter_fixed;
   AgfFasRates *rates_eer, *rates_fixed; /* rates_fixed: NULL without one */
+  GArray *classes; /* AgfEvalClassScore: live, then each attack type */
 } Figures;
 
 static void figures_clear(Figures *f)
 {
+  if (f->classes)
+    g_array_unref(f->classes);
   agf_roc_free(f->roc);
   agf_fas_rates_free(f->rates_eer);
   agf_fas_rates_free(f->rates_fixed);
@@ -197,6 +211,7 @@ static gboolean figures_compute(const Samples *s, double fixed, Figures *f,
   f->n_live = f->roc->n_live;
   f->n_spoof = f->roc->n_spoof;
   f->auc = agf_roc_auc(f->roc);
+  f->classes = agf_eval_class_scores(s->scores, s->labels, s->attacks, n);
   f->eer = agf_roc_eer(f->roc, &f->eer_threshold);
   if (!agf_roc_tpr_at_fpr(f->roc, 0.01, &f->tpr_at_fpr1, error) ||
       !agf_fas_hter_at_eer(s->scores, n, s->labels, n, &f->hter_eer, NULL,
@@ -281,6 +296,20 @@ static void json_rates(JsonBuilder *b, const char *key,
   json_builder_end_object(b);
 }
 
+/* key: {class: value} with the mean or the median of each class. */
+static void json_classes(JsonBuilder *b, const char *key, const GArray *c,
+                         gboolean median)
+{
+  json_builder_set_member_name(b, key);
+  json_builder_begin_object(b);
+  for (guint i = 0; i < c->len; i++) {
+    const AgfEvalClassScore *k = &g_array_index(c, AgfEvalClassScore, i);
+    json_builder_set_member_name(b, k->name);
+    json_builder_add_double_value(b, median ? k->median : k->mean);
+  }
+  json_builder_end_object(b);
+}
+
 static void json_figures(JsonBuilder *b, const Figures *f)
 {
   json_builder_begin_object(b);
@@ -298,6 +327,8 @@ static void json_figures(JsonBuilder *b, const Figures *f)
   json_builder_add_double_value(b, f->tpr_at_fpr1);
   json_hter(b, "hter_at_eer", &f->hter_eer);
   json_rates(b, "rates_at_eer", f->rates_eer);
+  json_classes(b, "score_mean", f->classes, FALSE);
+  json_classes(b, "score_median", f->classes, TRUE);
   if (f->rates_fixed) {
     json_hter(b, "hter_at_fixed", &f->hter_fixed);
     json_rates(b, "rates_at_fixed", f->rates_fixed);
@@ -331,6 +362,17 @@ static void print_attacks(const Figures *f)
             r->attack_types[i] == r->worst_attack_type ? "  (worst)" : "");
   g_print("  BPCER %.2f%% (%zu bona fide), ACER %.2f%%\n", 100 * r->bpcer,
           r->n_bona_fide, 100 * r->acer);
+}
+
+static void print_classes(const Figures *f, const char *level)
+{
+  g_print("\n%s per %s, by class:\n", opt_score_column, level);
+  for (guint i = 0; i < f->classes->len; i++) {
+    const AgfEvalClassScore *k =
+      &g_array_index(f->classes, AgfEvalClassScore, i);
+    g_print("  %-20s %6zu %ss  mean %.6g  median %.6g\n", k->name, k->n,
+            level, k->mean, k->median);
+  }
 }
 
 /* ---- the command ---- */
@@ -381,6 +423,8 @@ static int run_eval(const char *scores_path)
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "scores");
   json_builder_add_string_value(b, scores_path);
+  json_builder_set_member_name(b, "score_column");
+  json_builder_add_string_value(b, opt_score_column);
   json_builder_set_member_name(b, "labels");
   if (opt_labels)
     json_builder_add_string_value(b, opt_labels);
@@ -466,6 +510,7 @@ static int run_eval(const char *scores_path)
   g_print("(E: test EER threshold, F: fixed threshold; APCERw/BPCER/ACER "
           "at F, else at E)\n");
   print_attacks(&f);
+  print_classes(&f, level);
 
   g_autoptr(JsonGenerator) gen = json_generator_new();
   g_autoptr(JsonNode) root = json_builder_get_root(b);
@@ -513,6 +558,10 @@ int agf_train_eval(int argc, char **argv)
     return agf_cli_usage_error("eval", "--threshold must be finite");
   if (!opt_video_column)
     opt_video_column = g_strdup("video");
+  if (!opt_score_column)
+    opt_score_column = g_strdup("score");
+  if (!*opt_score_column)
+    return agf_cli_usage_error("eval", "--score-column needs a column name");
   if (!opt_out)
     opt_out = g_strdup("eval");
   return run_eval(argv[1]);

@@ -18,14 +18,36 @@ typedef struct {
 
 void agf_eval_row_free(gpointer row);
 
-/* Reads a scores CSV/JSONL (columns path, frame, score, optionally label,
- * attack, domain and the video_column) into AgfEvalRow pointers; fills
- * missing label/attack/domain/video from labels_path (a manifest, joined on
- * path + frame, falling back to the path's still record) when not NULL.
- * Errors: unreadable files, no score column or an empty or NaN score. */
+/* Reads a scores CSV/JSONL (columns path, frame, the score_column,
+ * optionally label, attack, domain and the video_column) into AgfEvalRow
+ * pointers; a row's score is its score_column ("score", or any other
+ * numeric column, e.g. a cues manifest's residual_l1). Fills missing
+ * label/attack/domain/video from labels_path (a manifest, joined on path +
+ * frame, falling back to the path's still record) when not NULL. Rows
+ * without a value whose status is set and not ok (frames score could not
+ * score) are no samples. Errors: unreadable files, a missing, empty,
+ * non-numeric or non-finite score_column value (naming the column). */
 GPtrArray *agf_eval_rows_load(const char *scores_path,
                               const char *labels_path,
-                              const char *video_column, GError **error);
+                              const char *video_column,
+                              const char *score_column, GError **error);
+
+/* The class of live samples in agf_eval_class_scores. */
+#define AGF_EVAL_LIVE_CLASS "live"
+
+/* The scores of one class: live, or one attack type. */
+typedef struct {
+  char *name;
+  gsize n;
+  double mean, median;
+} AgfEvalClassScore;
+
+/* The mean and median score per class of n samples (labels 0 live, 1
+ * spoof; attacks[i] the attack type of spoof sample i, not NULL): live
+ * first, then the attack types in order of first appearance. An array of
+ * AgfEvalClassScore that frees its names. */
+GArray *agf_eval_class_scores(const double *scores, const int *labels,
+                              const char *const *attacks, gsize n);
 
 /* A vertical line on the histogram. */
 typedef struct {

@@ -39,7 +39,7 @@ static const GOptionEntry entries[] = {
   { "csv", 'o', 0, G_OPTION_ARG_FILENAME, &opt_csv,
     "The scores table (.csv; .jsonl writes JSON lines)", "FILE" },
   { "models", 0, 0, G_OPTION_ARG_FILENAME, &opt_models,
-    "Models folder: dfg/{autoencoder_kl,unet,iresnet}.safetensors, "
+    "Models folder: dfg/{autoencoder_kl,unet,identity}.safetensors, "
     "oanet.safetensors, face/{pnet,rnet,onet}.safetensors (default: "
     "$AGFAS_MODELS_DIR, then the source tree's and the installed "
     "resources/models)", "DIR" },
