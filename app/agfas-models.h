@@ -7,10 +7,13 @@
  *   ROOT/oanet.safetensors                OA-Net (live/spoof scorer)
  *   ROOT/face/{pnet,rnet,onet}.safetensors  MTCNN (pipeline/face_models.h)
  *
- * Roots are searched in this order, each file independently (first hit wins):
- *   1. $AGFAS_MODELS_DIR
- *   2. SOURCE/resources/models   (the source tree the app was built from)
- *   3. DATADIR/agfas/models      (installed)
+ * Roots (agf_models_search_path, pipeline/analyze.h), each file looked up
+ * independently (first hit wins):
+ *   $AGFAS_MODELS_DIR            alone, when set (never mixed with the
+ *                                bundled defaults)
+ *   SOURCE/resources/models      (the source tree the app was built from;
+ *                                the default models)
+ *   DATADIR/agfas/models         (installed)
  * `agfas-train import` writes these files from upstream checkpoints; the
  * model presets (engine/models/presets.h) make random ones for tests. */
 #pragma once
@@ -30,8 +33,6 @@ typedef enum {
 const char *agfas_model_relpath(AgfasModel m);
 /* Human-readable name ("DFG U-Net"). */
 const char *agfas_model_title(AgfasModel m);
-/* The searched roots in order (NULL-terminated; g_strfreev). */
-char **agfas_models_search_path(void);
 /* The first existing file for m, or NULL and an error (AGF_ERROR_IO) that
  * lists where it looked and how to get the file. */
 char *agfas_model_find(AgfasModel m, GError **error);

@@ -7,14 +7,19 @@
 #include "nn/error.h"
 #include "pipeline/face_models.h"
 
-/* The models roots: the parents of the face models' folders, so the two
- * searches cannot disagree. */
-static char **model_roots(void)
+char **agf_models_search_path(void)
 {
-  g_auto(GStrv) face = agf_face_models_search_path();
   GPtrArray *roots = g_ptr_array_new();
-  for (char **d = face; *d; d++)
-    g_ptr_array_add(roots, g_path_get_dirname(*d));
+  const char *env = g_getenv("AGFAS_MODELS_DIR");
+  if (env && *env) {
+    g_ptr_array_add(roots, g_strdup(env));
+  } else {
+    /* The parents of the face models' folders (the source tree's, the
+     * installed), so the two searches cannot disagree. */
+    g_auto(GStrv) face = agf_face_models_search_path();
+    for (char **d = face; *d; d++)
+      g_ptr_array_add(roots, g_path_get_dirname(*d));
+  }
   g_ptr_array_add(roots, NULL);
   return (char **)g_ptr_array_free(roots, FALSE);
 }
@@ -23,7 +28,7 @@ char *agf_model_path(const char *root, const char *relpath,
                      const char *title, GError **error)
 {
   g_auto(GStrv) roots = root ? g_strdupv((char *[]){ (char *)root, NULL })
-                             : model_roots();
+                             : agf_models_search_path();
   for (char **d = roots; *d; d++) {
     char *path = g_build_filename(*d, relpath, NULL);
     if (g_file_test(path, G_FILE_TEST_IS_REGULAR))

@@ -19,8 +19,7 @@
  *   ROOT/dfg/identity.safetensors (iresnet or MobileFaceNet),
  *   ROOT/oanet.safetensors,
  *   ROOT/face/{pnet,rnet,onet}.safetensors
- * searched, when no root is given, in the face models' roots
- * (face_models.h: $AGFAS_MODELS_DIR, the source tree, the install). */
+ * searched, when no root is given, in agf_models_search_path(). */
 #pragma once
 #include "pipeline/cue.h"
 #include "pipeline/dfg.h"
@@ -34,6 +33,14 @@ G_BEGIN_DECLS
 #define AGF_MODEL_UNET "dfg/unet.safetensors"
 #define AGF_MODEL_IDENTITY "dfg/identity.safetensors"
 #define AGF_MODEL_OANET "oanet.safetensors"
+
+/* The models roots searched for the DFG and the OA-Net: $AGFAS_MODELS_DIR
+ * alone when it is set (a user's networks are never mixed with the
+ * bundled defaults: an autoencoder and its U-Net only work as a pair),
+ * else the source tree's resources/models and the installed one (the
+ * parents of face_models.h's folders; the face networks themselves still
+ * fall back to those). NULL-terminated; g_strfreev. */
+char **agf_models_search_path(void);
 
 /* ROOT/relpath when root is given, else the first root of the search
  * holding relpath. NULL and an AGF_ERROR_IO error naming title, where it
