@@ -354,6 +354,27 @@ static void test_score_column(void)
     cmp(D(O(f, "score_mean"), "replay"), 0.75);
     cmp(D(O(f, "score_median"), "replay"), 0.75);
   }
+  /* Live vs one attack type alone: print is above every live frame;
+   * replay wins 1 + 0.5 (a tie) of its 6 pairs. At T = 1: live frames 1.5
+   * and 1.25 are rejected (FRR 2/3); replay 0.25 passes (FAR 1/2). */
+  r = agf_cli_run("eval", csv, "--score-column", "err", "--threshold", "1",
+                  "--out", out, NULL);
+  agf_cli_expect(&r, 0, "Live vs each attack type alone");
+  agf_cli_run_clear(&r);
+  {
+    g_autoptr(JsonParser) parser = NULL;
+    JsonObject *o = load_report(out, &parser);
+    JsonObject *a = O(O(o, "overall"), "per_attack_type");
+    JsonObject *print = O(a, "print"), *replay = O(a, "replay");
+    g_assert_cmpint(json_object_get_int_member(print, "n_live"), ==, 3);
+    g_assert_cmpint(json_object_get_int_member(print, "n_spoof"), ==, 2);
+    cmp(D(print, "auc"), 1.0);
+    cmp(D(print, "eer"), 0.0);
+    cmp(D(replay, "auc"), 1.5 / 6);
+    cmp(D(O(print, "hter_at_fixed"), "hter"), (2.0 / 3 + 0) / 2);
+    cmp(D(O(replay, "hter_at_fixed"), "hter"), (2.0 / 3 + 0.5) / 2);
+    g_assert_true(json_object_has_member(replay, "hter_at_eer"));
+  }
   /* Per clip: live clips 1.0 (x) and 1.25 (y); spoof 2.5, 1.25, 0.25. */
   expect(agf_cli_run("eval", csv, "--score-column", "err", "--video-column",
                      "clip", "--out", out, NULL), 0, NULL);

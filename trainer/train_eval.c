@@ -7,8 +7,9 @@
  * threshold chosen without them (--threshold, or the EER threshold of the
  * source validation scores --val), TPR at FPR 1 %, ISO/IEC 30107-3 APCER
  * per attack type / BPCER / ACER, per domain when there is a domain column,
- * and the mean and median score of live samples and of each attack type
- * (eval_class_scores.c). Every figure comes from engine/metrics; this file
+ * the mean and median score of live samples and of each attack type
+ * (eval_class_scores.c), and AUC / EER / HTER of live samples against each
+ * attack type alone (eval_attack_figures.c). Every figure comes from engine/metrics; this file
  * only selects, groups and reports. Writes DIR/report.json, roc.png/svg and hist.png/svg. */
 #include <errno.h>
 #include <math.h>
@@ -57,7 +58,8 @@ static const char description[] =
   "figure is per video (rows without a video id count as their own\n"
   "video, keyed by path). Decision rule: score >= threshold is an attack.\n"
   "The report also gives the mean and median score of live samples and\n"
-  "of each attack type (score_mean, score_median).\n\n"
+  "of each attack type (score_mean, score_median), and AUC, EER and HTER\n"
+  "of live samples against each attack type alone (per_attack_type).\n\n"
   "Exit status: 0 done, 1 failure (no live or no spoof samples, missing\n"
   "columns, NaN scores, unreadable files), 2 usage error.";
 
@@ -189,12 +191,15 @@ typedef struct {
   AgfHter hter_eer, hter_fixed;
   AgfFasRates *rates_eer, *rates_fixed; /* rates_fixed: NULL without one */
   GArray *classes; /* AgfEvalClassScore: live, then each attack type */
+  GArray *attacks; /* AgfEvalAttackFigures: live vs each attack type */
 } Figures;
 
 static void figures_clear(Figures *f)
 {
   if (f->classes)
     g_array_unref(f->classes);
+  if (f->attacks)
+    g_array_unref(f->attacks);
   agf_roc_free(f->roc);
   agf_fas_rates_free(f->rates_eer);
   agf_fas_rates_free(f->rates_fixed);
@@ -220,6 +225,10 @@ static gboolean figures_compute(const Samples *s, double fixed, Figures *f,
   f->rates_eer = agf_fas_rates_at(s->scores, n, s->labels, n, s->attacks, n,
                                   f->eer_threshold, error);
   if (!f->rates_eer)
+    return FALSE;
+  f->attacks = agf_eval_attack_figures(s->scores, s->labels, s->attacks, n,
+                                       f->eer_threshold, fixed, error);
+  if (!f->attacks)
     return FALSE;
   if (isnan(fixed))
     return TRUE;
@@ -310,6 +319,33 @@ static void json_classes(JsonBuilder *b, const char *key, const GArray *c,
   json_builder_end_object(b);
 }
 
+/* "per_attack_type": {type: {n_live, n_spoof, auc, eer, hter_at_eer
+ * [, hter_at_fixed]}}, live vs that type alone. */
+static void json_attacks(JsonBuilder *b, const GArray *a)
+{
+  json_builder_set_member_name(b, "per_attack_type");
+  json_builder_begin_object(b);
+  for (guint i = 0; i < a->len; i++) {
+    const AgfEvalAttackFigures *k = &g_array_index(a, AgfEvalAttackFigures,
+                                                   i);
+    json_builder_set_member_name(b, k->name);
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "n_live");
+    json_builder_add_int_value(b, (gint64)k->n_live);
+    json_builder_set_member_name(b, "n_spoof");
+    json_builder_add_int_value(b, (gint64)k->n_spoof);
+    json_builder_set_member_name(b, "auc");
+    json_builder_add_double_value(b, k->auc);
+    json_builder_set_member_name(b, "eer");
+    json_builder_add_double_value(b, k->eer);
+    json_hter(b, "hter_at_eer", &k->hter);
+    if (k->has_fixed)
+      json_hter(b, "hter_at_fixed", &k->hter_fixed);
+    json_builder_end_object(b);
+  }
+  json_builder_end_object(b);
+}
+
 static void json_figures(JsonBuilder *b, const Figures *f)
 {
   json_builder_begin_object(b);
@@ -329,6 +365,7 @@ static void json_figures(JsonBuilder *b, const Figures *f)
   json_rates(b, "rates_at_eer", f->rates_eer);
   json_classes(b, "score_mean", f->classes, FALSE);
   json_classes(b, "score_median", f->classes, TRUE);
+  json_attacks(b, f->attacks);
   if (f->rates_fixed) {
     json_hter(b, "hter_at_fixed", &f->hter_fixed);
     json_rates(b, "rates_at_fixed", f->rates_fixed);
@@ -362,6 +399,22 @@ static void print_attacks(const Figures *f)
             r->attack_types[i] == r->worst_attack_type ? "  (worst)" : "");
   g_print("  BPCER %.2f%% (%zu bona fide), ACER %.2f%%\n", 100 * r->bpcer,
           r->n_bona_fide, 100 * r->acer);
+}
+
+static void print_attack_figures(const Figures *f)
+{
+  g_print("\nLive vs each attack type alone (HTER at the overall test EER "
+          "threshold%s):\n", f->rates_fixed ? "; and at the fixed one" : "");
+  for (guint i = 0; i < f->attacks->len; i++) {
+    const AgfEvalAttackFigures *k =
+      &g_array_index(f->attacks, AgfEvalAttackFigures, i);
+    g_print("  %-20s %6zu live %6zu spoof  AUC %6.4f  EER %6.2f%%  HTER "
+            "%6.2f%%", k->name, k->n_live, k->n_spoof, k->auc, 100 * k->eer,
+            100 * k->hter.hter);
+    if (k->has_fixed)
+      g_print("  HTER(fixed) %6.2f%%", 100 * k->hter_fixed.hter);
+    g_print("\n");
+  }
 }
 
 static void print_classes(const Figures *f, const char *level)
@@ -510,6 +563,7 @@ static int run_eval(const char *scores_path)
   g_print("(E: test EER threshold, F: fixed threshold; APCERw/BPCER/ACER "
           "at F, else at E)\n");
   print_attacks(&f);
+  print_attack_figures(&f);
   print_classes(&f, level);
 
   g_autoptr(JsonGenerator) gen = json_generator_new();

@@ -4,6 +4,7 @@
  * is none or unsure (such rows are skipped). */
 #pragma once
 #include <glib.h>
+#include "metrics/fas_metrics.h"
 
 G_BEGIN_DECLS
 
@@ -48,6 +49,26 @@ typedef struct {
  * AgfEvalClassScore that frees its names. */
 GArray *agf_eval_class_scores(const double *scores, const int *labels,
                               const char *const *attacks, gsize n);
+
+/* Live samples against one attack type (eval_attack_figures.c). */
+typedef struct {
+  char *name;           /* the attack type */
+  gsize n_live, n_spoof;
+  double auc, eer;      /* of live vs this type alone */
+  AgfHter hter;         /* at the whole set's EER threshold */
+  AgfHter hter_fixed;   /* at the fixed threshold, when has_fixed */
+  gboolean has_fixed;
+} AgfEvalAttackFigures;
+
+/* For each attack type (in order of first appearance) of n samples
+ * (labels 0 live, 1 spoof; attacks[i] of spoof sample i): AUC and EER of
+ * live vs that type, HTER at threshold (the whole set's EER threshold)
+ * and at fixed (NAN: none). An array of AgfEvalAttackFigures that frees
+ * its names; NULL and an error when the samples have no live one. */
+GArray *agf_eval_attack_figures(const double *scores, const int *labels,
+                                const char *const *attacks, gsize n,
+                                double threshold, double fixed,
+                                GError **error);
 
 /* A vertical line on the histogram. */
 typedef struct {
