@@ -111,7 +111,7 @@ stage_oanet() {
   for v in oanet image_only; do
     "$train" oanet "$work/oanet-train.jsonl" --variant $v --preset small \
       --val "$work/cues-replay-devel/manifest.jsonl" --out "$work/oanet-$v" \
-      --steps 300 --batch 4 --lr 0.01 --val-every 100 --export-dtype f16 \
+      --steps 600 --batch 4 --lr 0.01 --val-every 300 --export-dtype f16 \
       --device "$dev" --seed 1 \
       $( [ -f "$work/oanet-$v/checkpoint.safetensors" ] && echo --resume "$work/oanet-$v" )
   done
@@ -129,7 +129,9 @@ stage_eval() {
 }
 
 stage_sample() {
-  "$train" sample --vae "$models/dfg/autoencoder_kl.safetensors" \
+  # Seed 2: the clearest face of seeds 0-11 (a small DFG trained for 40
+  # minutes on a CPU; most seeds give blotchier faces).
+  "$train" sample --seed 2 --vae "$models/dfg/autoencoder_kl.safetensors" \
     --unet "$models/dfg/unet.safetensors" --out "$root/resources/sample" --device "$dev"
 }
 

@@ -3,6 +3,7 @@
  * encoded in memory and written with agf_atomic_write, so a report folder
  * never holds a torn picture. */
 #include <math.h>
+#include <string.h>
 #include <stdio.h>
 #include <cairo.h>
 #include <cairo-svg.h>
@@ -184,14 +185,16 @@ typedef struct {
   gsize n;
   const AgfEvalMark *marks;
   gsize n_marks;
-  const char *title;
+  const char *title, *column;
 } HistPlot;
 
 static void draw_hist(cairo_t *cr, gconstpointer data)
 {
   const HistPlot *p = data;
-  /* Spoof probabilities live in [0, 1]; widen for other score scales. */
-  double lo = 0, hi = 1;
+  /* Spoof probabilities (the score column) live in [0, 1], widened when
+   * they do not; another column spans its own range. */
+  const gboolean prob = !strcmp(p->column, "score");
+  double lo = prob ? 0 : INFINITY, hi = prob ? 1 : -INFINITY;
   for (gsize i = 0; i < p->n; i++) {
     lo = MIN(lo, p->scores[i]);
     hi = MAX(hi, p->scores[i]);
@@ -201,6 +204,8 @@ static void draw_hist(cairo_t *cr, gconstpointer data)
       lo = MIN(lo, p->marks[k].value);
       hi = MAX(hi, p->marks[k].value);
     }
+  if (!(hi > lo))
+    hi = lo + 1;
   guint count[2][N_BINS] = { { 0 } };
   guint peak = 1;
   for (gsize i = 0; i < p->n; i++) {
@@ -211,7 +216,8 @@ static void draw_hist(cairo_t *cr, gconstpointer data)
     peak = MAX(peak, count[c][b]);
   }
   const Axes a = { lo, hi, 0, ceil(peak * 1.1) };
-  frame(cr, &a, p->title, "score (spoof probability)", "samples", 1);
+  frame(cr, &a, p->title, prob ? "score (spoof probability)" : p->column,
+        "samples", 1);
   const double rgb[2][3] = { { 0.1, 0.6, 0.2 }, { 0.85, 0.15, 0.15 } };
   for (int c = 0; c < 2; c++) {
     for (int b = 0; b < N_BINS; b++) {
@@ -259,8 +265,9 @@ static void draw_hist(cairo_t *cr, gconstpointer data)
 gboolean agf_eval_plot_hist(const char *dir, const double *scores,
                             const int *labels, gsize n,
                             const AgfEvalMark *marks, gsize n_marks,
-                            const char *title, GError **error)
+                            const char *title, const char *column,
+                            GError **error)
 {
-  const HistPlot p = { scores, labels, n, marks, n_marks, title };
+  const HistPlot p = { scores, labels, n, marks, n_marks, title, column };
   return save(dir, "hist", draw_hist, &p, error);
 }

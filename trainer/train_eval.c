@@ -581,7 +581,8 @@ static int run_eval(const char *scores_path)
        agf_eval_plot_roc(opt_out, f.roc->fpr, f.roc->tpr, f.roc->n_points,
                          f.eer, f.auc, title, &error) &&
        agf_eval_plot_hist(opt_out, test.s.scores, test.s.labels, test.s.n,
-                          marks, fixed_source ? 2 : 1, title, &error);
+                          marks, fixed_source ? 2 : 1, title,
+                          opt_score_column, &error);
   figures_clear(&f);
   figures_clear(&vf);
   set_clear(&test);

@@ -81,10 +81,13 @@ typedef struct {
 gboolean agf_eval_plot_roc(const char *dir, const double *fpr,
                            const double *tpr, gsize n, double eer,
                            double auc, const char *title, GError **error);
-/* hist.png + hist.svg: live and spoof score histograms with marks. */
+/* hist.png + hist.svg: live and spoof score histograms with marks, the x
+ * axis named after the score column (spoof probabilities in [0, 1] when
+ * it is "score"). */
 gboolean agf_eval_plot_hist(const char *dir, const double *scores,
                             const int *labels, gsize n,
                             const AgfEvalMark *marks, gsize n_marks,
-                            const char *title, GError **error);
+                            const char *title, const char *column,
+                            GError **error);
 
 G_END_DECLS
