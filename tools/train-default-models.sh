@@ -31,7 +31,8 @@ mkdir -p "$work"
 
 # select_rows OUT FILTER DOMAIN IN...: the rows of the IN manifests
 # (JSONL) for which the Python expression FILTER (over the row r) holds,
-# crop paths made absolute, with a "domain" column DOMAIN unless empty.
+# crop and cue paths made absolute, with a "domain" column DOMAIN unless
+# empty.
 select_rows() {
   python3 - "$@" <<'EOF'
 import json, os, sys
@@ -42,7 +43,9 @@ with open(dst + ".tmp", "w") as out:
             r = json.loads(line)
             if r.get("status", "ok") != "ok" or not eval(expr):
                 continue
-            r["crop"] = os.path.join(os.path.dirname(os.path.abspath(src)), r["crop"])
+            for col in ("crop", "cue"):
+                if r.get(col):
+                    r[col] = os.path.join(os.path.dirname(os.path.abspath(src)), r[col])
             if domain:
                 r["domain"] = domain
             out.write(json.dumps(r) + "\n")
@@ -100,11 +103,11 @@ stage_install() {
 
 stage_cues() {
   # The shipped DFG settings (DDIM, 10 steps, strength 0.3, face mask).
-  for s in nuaa replay-train replay-devel; do
+  for s in replay-devel nuaa replay-train; do
     "$train" cues "$work/$s.jsonl" --out "$work/cues-$s" --models "$models" --device "$dev"
   done
-  cat "$work/cues-nuaa/manifest.jsonl" "$work/cues-replay-train/manifest.jsonl" \
-    > "$work/oanet-train.jsonl"
+  select_rows "$work/oanet-train.jsonl" 'True' "" \
+    "$work/cues-nuaa/manifest.jsonl" "$work/cues-replay-train/manifest.jsonl"
 }
 
 stage_oanet() {
@@ -119,9 +122,14 @@ stage_oanet() {
 }
 
 stage_eval() {
-  # The cue's size: live faces against each attack type.
+  # The cue's size: live faces against each attack type, for the whole DFG
+  # and for the autoencoder alone (strength 0: no noise, no U-Net).
   "$train" eval "$work/cues-replay-devel/manifest.jsonl" --score-column residual_l1 \
     --out "$work/eval-residual"
+  "$train" cues "$work/replay-devel.jsonl" --out "$work/cues-devel-ae" --models "$models" \
+    --strength 0 --device "$dev"
+  "$train" eval "$work/cues-devel-ae/manifest.jsonl" --score-column residual_l1 \
+    --out "$work/eval-residual-ae"
   for v in oanet image_only; do
     "$train" eval "$(ls -v "$work/oanet-$v"/val/step-*.csv | tail -1)" \
       --labels "$work/cues-replay-devel/manifest.jsonl" --out "$work/eval-$v"
