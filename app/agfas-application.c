@@ -167,6 +167,13 @@ static void agfas_application_open(GApplication *app, GFile **files,
   AgfasWindow *win = agfas_application_get_window(AGFAS_APPLICATION(app));
   if (n_files > 0)
     agfas_window_open(win, files[0]);
+  /* One window shows one source: say so rather than drop files quietly. */
+  if (n_files > 1) {
+    g_autofree char *first = g_file_get_parse_name(files[0]);
+    g_printerr("agfas: showing %s; %d more file%s not opened (put them in a "
+               "folder and open the folder to browse them together)\n",
+               first, n_files - 1, n_files > 2 ? "s" : "");
+  }
   gtk_window_present(GTK_WINDOW(win));
 }
 
