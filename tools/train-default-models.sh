@@ -10,8 +10,9 @@
 #       fas-replayattack-trainval/
 # WORK  a scratch folder for the prepared faces, runs and cues (GBs)
 # STAGE prepare vae dfg install cues oanet eval sample (default: all, in
-#       that order). Every training stage resumes from its checkpoint when
-#       rerun, so a stage cut short (Ctrl-C) continues where it stopped.
+#       that order; xd, a cross-dataset check, runs only when named).
+#       Every training stage resumes from its checkpoint when rerun, so a
+#       stage cut short (Ctrl-C) continues where it stopped.
 #
 # Environment: AGFAS_TRAIN (default build/trainer/agfas-train), AGFAS_DEVICE
 # (default cpu; the default models were trained on a 2-core CPU).
@@ -133,6 +134,28 @@ stage_eval() {
   for v in oanet image_only; do
     "$train" eval "$(ls -v "$work/oanet-$v"/val/step-*.csv | tail -1)" \
       --labels "$work/cues-replay-devel/manifest.jsonl" --out "$work/eval-$v"
+  done
+}
+
+stage_xd() {
+  # Not shipped: a cross-dataset check. Both variants trained on NUAA alone
+  # (its three sessions as the SSDG domains), scored on Replay-Attack devel.
+  python3 - "$work" <<'EOF'
+import json, os, sys
+work = sys.argv[1]
+with open(os.path.join(work, "oanet-nuaa-sessions.jsonl"), "w") as out:
+    for line in open(os.path.join(work, "cues-nuaa", "manifest.jsonl")):
+        r = json.loads(line)
+        r["cue"] = os.path.join(work, "cues-nuaa", r["cue"])
+        r["domain"] = "nuaa-session" + r["session"]
+        out.write(json.dumps(r) + "\n")
+EOF
+  for v in oanet image_only; do
+    "$train" oanet "$work/oanet-nuaa-sessions.jsonl" --variant $v --preset small \
+      --val "$work/cues-replay-devel/manifest.jsonl" --out "$work/xd-$v" \
+      --steps 400 --batch 3 --lr 0.01 --val-every 200 --device "$dev" --seed 1
+    "$train" eval "$work/xd-$v/val/step-000400.csv" \
+      --labels "$work/cues-replay-devel/manifest.jsonl" --out "$work/eval-xd-$v"
   done
 }
 
