@@ -420,12 +420,23 @@ static void test_init_refuses_checkpoint(void)
   g_autofree char *vdir = out_dir("vae-learn");
   g_autofree char *ckpt = g_build_filename(vdir, "checkpoint.safetensors",
                                            NULL);
-  if (!g_file_test(ckpt, G_FILE_TEST_EXISTS)) {
-    g_test_skip("needs the learning run (/train-dfg/vae/learns) first");
+  g_autofree char *uckpt0 = g_build_filename(tmp, "dfg-learn",
+                                             "checkpoint.safetensors", NULL);
+  if (!g_file_test(ckpt, G_FILE_TEST_EXISTS) ||
+      !g_file_test(uckpt0, G_FILE_TEST_EXISTS)) {
+    g_test_skip("needs the learning runs (/train-dfg/*/learns) first");
     return;
   }
   g_autofree char *dir = out_dir("vae-init-ckpt");
   AgfCliRun r = train("vae", dir, 0, "--init", ckpt, "--steps", "1", NULL);
+  agf_cli_expect(&r, 1, "is a training checkpoint");
+  agf_cli_run_clear(&r);
+  /* dfg's --init (a U-Net) goes through the same check. */
+  g_autofree char *udir = out_dir("dfg-learn");
+  g_autofree char *uckpt = g_build_filename(udir, "checkpoint.safetensors",
+                                            NULL);
+  g_autofree char *dir2 = out_dir("dfg-init-ckpt");
+  r = train("dfg", dir2, 0, "--init", uckpt, "--steps", "1", NULL);
   agf_cli_expect(&r, 1, "is a training checkpoint");
   agf_cli_run_clear(&r);
 }
@@ -467,7 +478,7 @@ int main(int argc, char **argv)
   g_test_add_func("/train-dfg/dfg/exports-load", test_exports_load);
   g_test_add_func("/train-dfg/dfg/mobilefacenet", test_dfg_mobilefacenet);
   g_test_add_func("/train-dfg/dfg/context-dropout", test_dfg_context_dropout);
-  g_test_add_func("/train-dfg/vae/init-refuses-checkpoint",
+  g_test_add_func("/train-dfg/dfg/init-refuses-checkpoint",
                   test_init_refuses_checkpoint);
   int rc = g_test_run();
   agf_test_remove_tree(tmp);

@@ -75,7 +75,7 @@ static AgfWeights *open_unet(const DfgArgs *a, AgfPreset preset, int width,
                              GError **error)
 {
   if (a->init)
-    return agf_weights_open(a->init, dev, dt, error);
+    return agf_train_init_open(a->init, dev, dt, error);
   g_autofree char *path = g_build_filename(dir, "init-unet.safetensors",
                                            NULL);
   if (!g_file_test(path, G_FILE_TEST_EXISTS)) {

@@ -6,25 +6,30 @@
 #include "nn/ops.h"
 #include "pipeline/rng.h"
 
+AgfWeights *agf_train_init_open(const char *init, AgfDevice *dev,
+                                AgfDType dt, GError **error)
+{
+  g_autoptr(AgfWeights) w = agf_weights_open(init, dev, dt, error);
+  GHashTable *meta = w ? agf_safetensors_metadata(agf_weights_file(w))
+                       : NULL;
+  if (meta && g_hash_table_contains(meta, AGF_CHECKPOINT_META_FORMAT)) {
+    /* Its optimizer and EMA tensors would be trained as weights. */
+    g_set_error(error, AGF_ERROR, AGF_ERROR_INVALID_ARGUMENT,
+                "%s is a training checkpoint, not a network's weights: "
+                "continue its run with --resume, or start from the "
+                "weights that run exported", init);
+    return NULL;
+  }
+  return g_steal_pointer(&w);
+}
+
 AgfWeights *agf_train_weights_open(const char *init, AgfPreset preset,
                                    AgfNetKind kind, guint64 seed,
                                    const char *dir, AgfDevice *dev,
                                    AgfDType dt, GError **error)
 {
-  if (init) {
-    g_autoptr(AgfWeights) w = agf_weights_open(init, dev, dt, error);
-    GHashTable *meta = w ? agf_safetensors_metadata(agf_weights_file(w))
-                         : NULL;
-    if (meta && g_hash_table_contains(meta, AGF_CHECKPOINT_META_FORMAT)) {
-      /* Its optimizer and EMA tensors would be trained as weights. */
-      g_set_error(error, AGF_ERROR, AGF_ERROR_INVALID_ARGUMENT,
-                  "%s is a training checkpoint, not a network's weights: "
-                  "continue its run with --resume, or start from the "
-                  "weights that run exported", init);
-      return NULL;
-    }
-    return g_steal_pointer(&w);
-  }
+  if (init)
+    return agf_train_init_open(init, dev, dt, error);
   g_autofree char *name = g_strdup_printf("init-%s.safetensors",
                                           agf_net_kind_name(kind));
   g_autofree char *path = g_build_filename(dir, name, NULL);

@@ -22,7 +22,12 @@
 
 G_BEGIN_DECLS
 
-/* init: that file; NULL: DIR/init-<net>.safetensors, random weights of the
+/* A network file given as --init, on dev with float tensors of dt; a
+ * training checkpoint is refused (with how to continue its run). */
+AgfWeights *agf_train_init_open(const char *init, AgfDevice *dev,
+                                AgfDType dt, GError **error);
+
+/* init: that file (agf_train_init_open); NULL: DIR/init-<net>.safetensors, random weights of the
  * preset from seed (written once; a resumed run reuses it). Opened on dev
  * with float tensors of dt. */
 AgfWeights *agf_train_weights_open(const char *init, AgfPreset preset,

@@ -156,7 +156,7 @@ static AgfWeights *open_weights(const OanetArgs *a, AgfOanetVariant v,
                                 GError **error)
 {
   if (a->init)
-    return agf_weights_open(a->init, dev, dt, error);
+    return agf_train_init_open(a->init, dev, dt, error);
   AgfPreset preset;
   if (!agf_preset_from_name(a->preset, &preset, error))
     return NULL;
