@@ -197,7 +197,7 @@ static gboolean run_dfg(AgfasEngine *e, const AgfTensor *aligned,
   g_autoptr(AgfTensor) residual = NULL, cue = NULL;
   if (!agf_analysis_cue(aligned, recon, masker,
                         (const float (*)[AGF_FACE_N_LANDMARKS][2])lm,
-                        &residual, &cue, error))
+                        &residual, &cue, NULL, error))
     return FALSE;
   if (residual->ndim == 4 && residual->shape[0] == 1 && cue->ndim == 4 &&
       recon->ndim == 4 && agf_tensor_numel(cue) == agf_tensor_numel(residual)

@@ -150,26 +150,6 @@ static double residual_l1(const float *residual, const float *mask,
   return area > 0 ? sum / (3 * area) : 0;
 }
 
-/* The mask the residual was multiplied by, on the host ([B, S, S]); NULL
- * and no error without a masker. */
-static gboolean batch_mask(Cues *c, const AgfTensor *crops, float **out,
-                           GError **error)
-{
-  *out = NULL;
-  if (!c->masker)
-    return TRUE;
-  g_autoptr(AgfTensor) m = agf_face_masker_run(
-    c->masker, crops,
-    (const float (*)[AGF_FACE_N_LANDMARKS][2])c->landmarks->data, error);
-  if (!m)
-    return FALSE;
-  g_autofree float *host = g_new(float, agf_tensor_numel(m));
-  if (!agf_tensor_to_f32(m, host, error))
-    return FALSE;
-  *out = g_steal_pointer(&host);
-  return TRUE;
-}
-
 /* Item b of a downloaded [B, 3, S, S] batch x (per values each) in the
  * stored precision. */
 static gboolean add_item(AgfSafetensorsWriter *w, const char *name,
@@ -216,11 +196,13 @@ static gboolean flush(Cues *c, GError **error)
   g_autofree float *cue = ok ? g_new(float, agf_tensor_numel(a.cue)) : NULL;
   g_autofree float *res = ok ? g_new(float, agf_tensor_numel(a.residual))
                              : NULL;
-  g_autofree float *mask = NULL;
+  /* The mask the residual was multiplied by (the analysis's own). */
+  g_autofree float *mask =
+    ok && a.mask ? g_new(float, agf_tensor_numel(a.mask)) : NULL;
   ok = ok && agf_tensor_to_f32(a.recon, recon, error) &&
        agf_tensor_to_f32(a.cue, cue, error) &&
        agf_tensor_to_f32(a.residual, res, error) &&
-       batch_mask(c, crops, &mask, error);
+       (!mask || agf_tensor_to_f32(a.mask, mask, error));
   char t0[G_ASCII_DTOSTR_BUF_SIZE];
   g_ascii_formatd(t0, sizeof t0, "%.10g", c->params.strength);
   g_autofree char *steps = g_strdup_printf("%d", c->params.steps);

@@ -114,6 +114,7 @@ void agf_analysis_clear(AgfAnalysis *a)
   g_clear_pointer(&a->recon, agf_tensor_unref);
   g_clear_pointer(&a->residual, agf_tensor_unref);
   g_clear_pointer(&a->cue, agf_tensor_unref);
+  g_clear_pointer(&a->mask, agf_tensor_unref);
   g_clear_pointer(&a->spoof, agf_tensor_unref);
   a->n_calls = 0;
 }
@@ -122,7 +123,7 @@ gboolean agf_analysis_cue(const AgfTensor *crops, const AgfTensor *recon,
                           AgfFaceMasker *masker,
                           const float (*landmarks)[AGF_FACE_N_LANDMARKS][2],
                           AgfTensor **residual, AgfTensor **cue,
-                          GError **error)
+                          AgfTensor **mask_out, GError **error)
 {
   g_autoptr(AgfTensor) mask = NULL;
   if (masker) {
@@ -136,6 +137,8 @@ gboolean agf_analysis_cue(const AgfTensor *crops, const AgfTensor *recon,
     return FALSE;
   *residual = g_steal_pointer(&res);
   *cue = c;
+  if (mask_out)
+    *mask_out = g_steal_pointer(&mask);
   return TRUE;
 }
 
@@ -154,7 +157,7 @@ gboolean agf_analysis_run(AgfDfg *dfg, AgfOanet *oanet,
   out->n_calls = info.n_calls;
   agf_dfg_info_clear(&info);
   if (!agf_analysis_cue(crops, out->recon, masker, landmarks, &out->residual,
-                        &out->cue, error))
+                        &out->cue, &out->mask, error))
     goto fail;
   if (oanet && !agf_dfg_score(oanet, crops, out->cue, &out->spoof, NULL,
                               error))

@@ -87,6 +87,7 @@ typedef struct {
   AgfTensor *recon;    /* [B, 3, S, S] in [-1, 1] */
   AgfTensor *residual; /* [B, 3, S, S], masked when a masker was given */
   AgfTensor *cue;      /* [B, 3, S, S] standardized residual */
+  AgfTensor *mask;     /* the face mask applied; NULL without a masker */
   AgfTensor *spoof;    /* [B] spoof probabilities; NULL without an OA-Net */
   int n_calls;         /* U-Net calls of the reconstruction */
 } AgfAnalysis;
@@ -95,12 +96,13 @@ void agf_analysis_clear(AgfAnalysis *a);
 
 /* The cue of crops [B, 3, S, S] and their reconstruction: *residual =
  * crops - recon (times the face mask when masker is not NULL; landmarks
- * as below), *cue its standardization. */
+ * as below), *cue its standardization; *mask (may be NULL) the mask used,
+ * NULL without a masker. */
 gboolean agf_analysis_cue(const AgfTensor *crops, const AgfTensor *recon,
                           AgfFaceMasker *masker,
                           const float (*landmarks)[AGF_FACE_N_LANDMARKS][2],
                           AgfTensor **residual, AgfTensor **cue,
-                          GError **error);
+                          AgfTensor **mask, GError **error);
 
 /* Runs the DFG, the cue and (oanet not NULL) the OA-Net on crops
  * [B, 3, S, S] in [-1, 1] on the DFG's device. masker NULL: unmasked
